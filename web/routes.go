@@ -1,0 +1,77 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+
+	attest "github.com/attest-hq/attest"
+)
+
+// Action names what a route does, so that permissions live in one table
+// instead of inside handlers.
+type Action string
+
+// The actions routes need.
+const (
+	ActPublic        Action = "public"         // no login (health, set-up, login pages)
+	ActSelf          Action = "self"           // any logged-in member, on their own account
+	ActFrameworkRead Action = "framework.read" // criteria catalog
+	ActControlRead   Action = "control.read"   // controls and readiness
+	ActControlWrite  Action = "control.write"  // status, owner, justification
+	ActControlManage Action = "control.manage" // create controls
+	ActEvidenceRead  Action = "evidence.read"  // evidence lists and content
+	ActEvidenceWrite Action = "evidence.write" // add evidence
+	ActAuditLogRead  Action = "auditlog.read"  // the audit log
+	ActMemberRead    Action = "member.read"    // who is in the org
+	ActMemberManage  Action = "member.manage"  // invite, change roles
+	ActOrgManage     Action = "org.manage"     // scope, TOTP requirement
+	ActDetectIngest  Action = "detect.ingest"  // send log events
+	ActAlertRead     Action = "alert.read"     // see alerts
+	ActAlertTriage   Action = "alert.triage"   // acknowledge, resolve alerts
+)
+
+// permissions is the whole authorization policy: which roles may perform
+// each action. Anything not listed is denied.
+var permissions = map[Action][]attest.Role{
+	ActSelf:          attest.Roles,
+	ActFrameworkRead: attest.Roles,
+	ActControlRead:   attest.Roles,
+	ActControlWrite:  {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember},
+	ActControlManage: {attest.RoleOwner, attest.RoleAdmin},
+	ActEvidenceRead:  {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember, attest.RoleAuditor},
+	ActEvidenceWrite: {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember},
+	ActAuditLogRead:  {attest.RoleOwner, attest.RoleAdmin, attest.RoleAuditor},
+	ActMemberRead:    {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember, attest.RoleAuditor},
+	ActMemberManage:  {attest.RoleOwner, attest.RoleAdmin},
+	ActOrgManage:     {attest.RoleOwner, attest.RoleAdmin},
+	ActDetectIngest:  {attest.RoleOwner, attest.RoleAdmin},
+	ActAlertRead:     {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember, attest.RoleAuditor},
+	ActAlertTriage:   {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember},
+}
+
+// Allowed reports whether role may perform action.
+func Allowed(role attest.Role, action Action) bool {
+	return slices.Contains(permissions[action], role)
+}
+
+// handlerFunc is what every route implements; errors become responses in
+// one place (problem+json for the API, an error page for the UI).
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Pattern string // net/http pattern without the method, e.g. "/api/v1/controls/{id}"
+	Action  Action
+	API     bool // JSON API with bearer tokens; otherwise a UI page with sessions
+	Summary string
+	// For the OpenAPI document: the Go values whose shapes describe the
+	// request and response bodies (nil when there is none).
+	Request  any
+	Response any
+	handle   handlerFunc
+}
+
+// Routes returns the route table, for the OpenAPI document and the
+// authorization test.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
