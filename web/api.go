@@ -36,7 +36,7 @@ func (s *Server) apiRoutes() []Route {
 		{Method: "POST", Pattern: "/api/v1/controls/{id}/evidence", Action: ActEvidenceWrite, API: true, Summary: "Add evidence: a multipart file (field file) or a JSON note", Request: noteInput{}, Response: evidence.Item{}, handle: s.apiAddEvidence},
 		{Method: "GET", Pattern: "/api/v1/evidence/{id}", Action: ActEvidenceRead, API: true, Summary: "One evidence item", Response: evidence.Item{}, handle: s.apiEvidence},
 		{Method: "GET", Pattern: "/api/v1/evidence/{id}/content", Action: ActEvidenceRead, API: true, Summary: "The original bytes of an evidence item", handle: s.apiEvidenceContent},
-		// readiness route: added with control.Readiness
+		{Method: "GET", Pattern: "/api/v1/readiness", Action: ActControlRead, API: true, Summary: "Readiness overall, per category and per criterion, explained", Response: control.Readiness{}, handle: s.apiReadiness},
 		{Method: "GET", Pattern: "/api/v1/audit-log", Action: ActAuditLogRead, API: true, Summary: "Audit-log entries, newest first (cursor: next_cursor)", Response: List[auditView]{}, handle: s.apiAuditLog},
 	}
 }
