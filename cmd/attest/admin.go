@@ -95,6 +95,13 @@ func runInit(e *env, args []string) error {
 	if err := errors.Join(noArgs(fs), require("org", *org), require("email", *email)); err != nil {
 		return err
 	}
+	// Check the input before touching the disk, so a typo creates nothing.
+	if _, err := account.ValidateOrgName(*org); err != nil {
+		return err
+	}
+	if _, err := account.NormalizeEmail("email", *email); err != nil {
+		return err
+	}
 	db, err := sf.open(e)
 	if err != nil {
 		return err
