@@ -1,0 +1,148 @@
+// Package pii finds personal data in text, files, archives and databases.
+//
+// The scanner validates every candidate beyond its shape (checksums, issuer
+// ranges, numbering-plan rules, calendar dates) and scores it with a
+// confidence in 0..1 that nearby words ("SSN", "DOB", "passport") and
+// column or key names raise or lower. A Finding never carries the value it
+// found: only its type, where it is and a redacted form that shows at most the
+// last four characters.
+//
+// Locations: for files, Line and Col are 1-based; Col counts characters
+// (UTF-8 code points, an invalid byte counting as one) from the start of the
+// line. Inside an archive or an office document Path is the outer path, a
+// slash, and the inner entry's own name ("export.zip/2024/users.csv",
+// "report.docx/word/document.xml"), and Line is the line of the text
+// extracted from that entry. A gzip file keeps its own path; its lines are
+// those of the decompressed text. For databases, Table is the table (with
+// its schema on PostgreSQL), Column the column and Row the 1-based ordinal of
+// the row in the order it was read.
+package pii
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Type is a kind of personal data.
+type Type string
+
+// The types the scanner knows.
+const (
+	Email            Type = "email"
+	Phone            Type = "phone"
+	CreditCard       Type = "credit_card"
+	USSSN            Type = "us_ssn"
+	USITIN           Type = "us_itin"
+	CASIN            Type = "ca_sin"
+	UKNINO           Type = "uk_nino"
+	IBAN             Type = "iban"
+	USDriversLicense Type = "us_drivers_license"
+	PassportNumber   Type = "passport_number"
+	DateOfBirth      Type = "date_of_birth"
+	IPAddress        Type = "ip_address"
+)
+
+// AllTypes lists every type in a stable order (the order of reports).
+var AllTypes = []Type{Email, Phone, CreditCard, USSSN, USITIN, CASIN, UKNINO, IBAN,
+	USDriversLicense, PassportNumber, DateOfBirth, IPAddress}
+
+// typeSet is a bit set of types, indexed by position in AllTypes.
+type typeSet uint16
+
+func (t Type) bit() typeSet {
+	for i, a := range AllTypes {
+		if a == t {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+func (s typeSet) has(t Type) bool { return s&t.bit() != 0 }
+
+// allTypeSet has every type.
+const allTypeSet typeSet = 1<<12 - 1
+
+// ParseTypes turns "email,us_ssn" into a type list; empty means all types.
+func ParseTypes(s string) ([]Type, error) {
+	if strings.TrimSpace(s) == "" {
+		return append([]Type(nil), AllTypes...), nil
+	}
+	var out []Type
+	seen := map[Type]bool{}
+	for _, f := range strings.Split(s, ",") {
+		t := Type(strings.TrimSpace(f))
+		if t == "" {
+			continue
+		}
+		if t.bit() == 0 {
+			names := make([]string, len(AllTypes))
+			for i, a := range AllTypes {
+				names[i] = string(a)
+			}
+			return nil, fmt.Errorf("unknown type %q (known: %s)", t, strings.Join(names, ", "))
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no types in %q", s)
+	}
+	return out, nil
+}
+
+func setOf(types []Type) typeSet {
+	var s typeSet
+	for _, t := range types {
+		s |= t.bit()
+	}
+	return s
+}
+
+// Finding is one piece of personal data found. Either the file fields (Path,
+// Line, Col) or the database fields (Table, Column, Row) are set.
+type Finding struct {
+	Type       Type
+	Path       string
+	Line       int64
+	Col        int64
+	Table      string
+	Column     string
+	Row        int64
+	Confidence float64
+	// Redacted shows at most the last four characters of the value (fewer
+	// for short values), the rest masked with '*'.
+	Redacted string
+}
+
+// IsDatabase reports whether the finding is in a database rather than a file.
+func (f Finding) IsDatabase() bool { return f.Table != "" }
+
+// MarshalJSON writes the contract's shape: {"type","path","line","column",
+// "confidence","redacted"} for files and {"type","table","column","row",
+// "confidence","redacted"} for databases.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	conf := math.Round(f.Confidence*100) / 100
+	if f.IsDatabase() {
+		return json.Marshal(struct {
+			Type       Type    `json:"type"`
+			Table      string  `json:"table"`
+			Column     string  `json:"column"`
+			Row        int64   `json:"row"`
+			Confidence float64 `json:"confidence"`
+			Redacted   string  `json:"redacted"`
+		}{f.Type, f.Table, f.Column, f.Row, conf, f.Redacted})
+	}
+	return json.Marshal(struct {
+		Type       Type    `json:"type"`
+		Path       string  `json:"path"`
+		Line       int64   `json:"line"`
+		Column     int64   `json:"column"`
+		Confidence float64 `json:"confidence"`
+		Redacted   string  `json:"redacted"`
+	}{f.Type, f.Path, f.Line, f.Col, conf, f.Redacted})
+}
