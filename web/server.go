@@ -75,7 +75,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics()
-	s.routes = append(append(s.apiRoutes(), s.uiRoutes()...), cfg.Extra...)
+	// Each capability keeps its routes in its own file; this is the one
+	// place they are joined into the table.
+	for _, group := range [][]Route{s.apiRoutes(), s.policyRoutes(), s.registerRoutes(), s.taskRoutes(),
+		s.detectRoutes(), s.uiRoutes(), cfg.Extra} {
+		s.routes = append(s.routes, group...)
+	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}

@@ -1,0 +1,2 @@
+-- Reserved for tasks_and_jobs; filled in by the work that needs it.
+SELECT 1;
