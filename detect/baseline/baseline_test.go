@@ -44,11 +44,11 @@ func TestLearningThenFindings(t *testing.T) {
 		e    *event.Event
 		want string
 	}{
-		{ev(at, "alice", "s3:PutObject", "203.0.113.9", "reports/y"), ""},                               // same /24, same bucket
-		{ev(at, "alice", "cloudtrail:StopLogging", "203.0.113.9", "reports"), "first_seen_action"},       // new action
-		{ev(at, "alice", "s3:PutObject", "198.51.100.1", "reports/z"), "first_seen_network"},             // new network
-		{ev(at, "alice", "s3:PutObject", "203.0.113.9", "payroll/z"), "first_seen_resource"},             // new bucket
-		{ev(at, "mallory", "s3:PutObject", "203.0.113.9", "payroll/z"), "first_seen_actor"},              // new actor
+		{ev(at, "alice", "s3:PutObject", "203.0.113.9", "reports/y"), ""},                          // same /24, same bucket
+		{ev(at, "alice", "cloudtrail:StopLogging", "203.0.113.9", "reports"), "first_seen_action"}, // new action
+		{ev(at, "alice", "s3:PutObject", "198.51.100.1", "reports/z"), "first_seen_network"},       // new network
+		{ev(at, "alice", "s3:PutObject", "203.0.113.9", "payroll/z"), "first_seen_resource"},       // new bucket
+		{ev(at, "mallory", "s3:PutObject", "203.0.113.9", "payroll/z"), "first_seen_actor"},        // new actor
 	}
 	for _, c := range cases {
 		got := kinds(b.Observe(c.e, nil))

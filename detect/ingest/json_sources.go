@@ -243,7 +243,7 @@ func parseGitHub(rec []byte, ev *event.Event) error {
 		}
 	}
 	switch ev.Action {
-	case "git.clone", "git.fetch", "repo.access":
+	case "git.clone", "git.fetch":
 		ev.ReadOnly = true
 	}
 	return nil

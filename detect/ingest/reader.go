@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/attest-hq/attest/detect/event"
@@ -70,6 +71,7 @@ type Stats struct {
 
 // Reader yields the events of one stream.
 type Reader struct {
+	mu     sync.Mutex // stats: the framer and Run's applier both count
 	fr     *framer
 	format event.Source
 	now    time.Time
@@ -120,6 +122,12 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 }
 
 func (r *Reader) malformed(line int, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.malformedLocked(line, reason)
+}
+
+func (r *Reader) malformedLocked(line int, reason string) {
 	r.stats.Malformed++
 	if len(r.stats.Samples) < r.max {
 		r.stats.Samples = append(r.stats.Samples, Malformed{Line: line, Reason: reason})
@@ -130,7 +138,13 @@ func (r *Reader) malformed(line int, reason string) {
 func (r *Reader) Format() event.Source { return r.format }
 
 // Stats returns the counts so far.
-func (r *Reader) Stats() Stats { return r.stats }
+func (r *Reader) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Samples = append([]Malformed(nil), s.Samples...)
+	return s
+}
 
 // Err is the read error that ended the stream early, if any.
 func (r *Reader) Err() error { return r.fr.err }
@@ -169,7 +183,9 @@ func (r *Reader) Next(ev *event.Event) bool {
 			r.malformed(line, err.Error())
 			continue
 		}
+		r.mu.Lock()
 		r.stats.Events++
+		r.mu.Unlock()
 		return true
 	}
 }
@@ -182,9 +198,11 @@ func (r *Reader) Parse(rec []byte, ev *event.Event) error {
 
 // CountParsed lets a caller that parses with Parse keep Stats right.
 func (r *Reader) CountParsed(events int64, bad []Malformed) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.stats.Events += events
 	for _, m := range bad {
-		r.malformed(m.Line, m.Reason)
+		r.malformedLocked(m.Line, m.Reason)
 	}
 }
 

@@ -160,8 +160,8 @@ type Correlator struct {
 }
 
 type groupState struct {
-	times  []time.Time           // event_count: the window's event times, oldest first
-	values map[string]time.Time  // value_count: last time each value was seen
+	times  []time.Time          // event_count: the window's event times, oldest first
+	values map[string]time.Time // value_count: last time each value was seen
 	last   time.Time
 }
 

@@ -38,11 +38,11 @@ func indent(s string) string {
 
 func TestModifiers(t *testing.T) {
 	cases := []struct {
-		name     string
-		sel      string // the selection body (fields)
-		kv       []string
-		raw      string
-		want     bool
+		name string
+		sel  string // the selection body (fields)
+		kv   []string
+		raw  string
+		want bool
 	}{
 		{"exact case-insensitive", "eventName: StopLogging", []string{"eventName", "stoplogging"}, "", true},
 		{"exact differs", "eventName: StopLogging", []string{"eventName", "StartLogging"}, "", false},

@@ -1,0 +1,330 @@
+package detect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/attest-hq/attest/detect/baseline"
+	"github.com/attest-hq/attest/detect/event"
+	"github.com/attest-hq/attest/detect/sigma"
+)
+
+// Config wires an Engine. Rules is required; the rest have defaults.
+type Config struct {
+	Rules *sigma.RuleSet
+	// Baseline thresholds; DisableBaselines turns baselines off entirely.
+	Baseline         baseline.Config
+	DisableBaselines bool
+	// GroupWindow: alerts of one rule and actor within this span (event
+	// time) are one alert. Default one hour.
+	GroupWindow time.Duration
+	// MaxOpenGroups bounds the alerts held open for grouping; beyond it the
+	// oldest is sent early. Default 10,000.
+	MaxOpenGroups int
+	Sink          AlertSink
+	Suppressions  []Suppression
+}
+
+// Stats counts what an Engine did.
+type Stats struct {
+	Events     int64 `json:"events"`
+	Matches    int64 `json:"matches"`
+	Alerts     int64 `json:"alerts"`
+	Suppressed int64 `json:"suppressed"`
+}
+
+// Engine turns events into alerts. Process must be called from one
+// goroutine in event order; Match is the stateless half and may run on many
+// goroutines (see Run).
+type Engine struct {
+	cfg        Config
+	matcher    *sigma.Matcher
+	correlator *sigma.Correlator
+	base       *baseline.Baseline
+	open       map[string]*group
+	stats      Stats
+	lastTime   time.Time
+	findings   []baseline.Finding
+	firings    []sigma.Firing
+	sinceSweep int
+}
+
+type group struct {
+	alert Alert
+}
+
+// New builds an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Rules == nil {
+		return nil, errors.New("detect: no rules")
+	}
+	if cfg.GroupWindow <= 0 {
+		cfg.GroupWindow = time.Hour
+	}
+	if cfg.MaxOpenGroups <= 0 {
+		cfg.MaxOpenGroups = 10_000
+	}
+	if cfg.Sink == nil {
+		cfg.Sink = &Collect{}
+	}
+	e := &Engine{
+		cfg:        cfg,
+		matcher:    cfg.Rules.NewMatcher(),
+		correlator: sigma.NewCorrelator(),
+		open:       map[string]*group{},
+	}
+	if !cfg.DisableBaselines {
+		e.base = baseline.New(cfg.Baseline)
+	}
+	return e, nil
+}
+
+// Baseline returns the engine's baseline (nil when disabled), to save or
+// restore its state.
+func (e *Engine) Baseline() *baseline.Baseline { return e.base }
+
+// Stats returns the counts so far.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// NewMatcher returns a matcher for Run's parallel stage.
+func (e *Engine) NewMatcher() *sigma.Matcher { return e.cfg.Rules.NewMatcher() }
+
+// Process matches ev and applies the result.
+func (e *Engine) Process(ctx context.Context, ev *event.Event) error {
+	return e.Apply(ctx, ev, e.matcher.Match(ev))
+}
+
+// Apply is the stateful half of Process: it takes the rules that matched ev
+// (from a sigma.Matcher, possibly on another goroutine) and updates
+// correlations, baselines and alert groups.
+func (e *Engine) Apply(ctx context.Context, ev *event.Event, matched []*sigma.Rule) error {
+	e.stats.Events++
+	// Events without a usable time (or clock-skewed far into the past of
+	// the stream) take the latest time seen, so windows stay sane.
+	if ev.Time.IsZero() {
+		ev.Time = e.lastTime
+	}
+	if ev.Time.After(e.lastTime) {
+		e.lastTime = ev.Time
+	}
+	if e.base != nil {
+		e.findings = e.base.Observe(ev, e.findings[:0])
+		e.findings = e.base.Rate(ev, e.findings)
+	}
+	for _, r := range matched {
+		e.stats.Matches++
+		if !r.OnlyCorrelated {
+			if err := e.raise(ctx, ev, KindRule, r.Key(), r.Title, level(r.Level), r.Criteria, e.ruleReason(ev, r)); err != nil {
+				return err
+			}
+		}
+		e.firings = e.correlator.Observe(r, ev, e.firings[:0])
+		for _, f := range e.firings {
+			m := f.Correlation.Meta
+			reason := fmt.Sprintf("%d events matching %s within %s (%s), from %s to %s: correlation rule %q reached its threshold (%s %d); last: %s",
+				f.Count, ruleList(f.Correlation), f.Correlation.Timespan, groupText(f.Group), f.First.Format(time.RFC3339), f.Last.Format(time.RFC3339),
+				m.Title, f.Correlation.Op, f.Correlation.Value, describeEvent(ev))
+			if err := e.raise(ctx, ev, KindCorrelation, m.Key(), m.Title, level(m.Level), m.Criteria, reason); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range e.findings {
+		reason := f.Reason + fmt.Sprintf(" [baseline %s]", f.Kind)
+		if err := e.raise(ctx, ev, KindBaseline, "baseline."+f.Kind, f.Title, f.Severity, []string{"CC7.2"}, reason); err != nil {
+			return err
+		}
+	}
+	e.sinceSweep++
+	if e.sinceSweep >= 4096 {
+		e.sinceSweep = 0
+		return e.sweep(ctx, false)
+	}
+	return nil
+}
+
+func level(l string) string {
+	switch l {
+	case SeverityInformational, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical:
+		return l
+	}
+	return SeverityMedium
+}
+
+func ruleList(c *sigma.Correlation) string {
+	names := make([]string, len(c.Rules))
+	for i, r := range c.Rules {
+		names[i] = fmt.Sprintf("%q", r.Title)
+	}
+	return strings.Join(names, " or ")
+}
+
+func groupText(g string) string {
+	if g == "" {
+		return "all events"
+	}
+	return "same " + g
+}
+
+// describeEvent says what happened in one line.
+func describeEvent(ev *event.Event) string {
+	var b strings.Builder
+	actor := ev.Actor
+	if actor == "" {
+		actor = "an unknown actor"
+	}
+	b.WriteString(actor)
+	if ev.Outcome == event.OutcomeFailure {
+		b.WriteString(" tried ")
+	} else {
+		b.WriteString(" did ")
+	}
+	b.WriteString(ev.Action)
+	if ev.Target != "" {
+		b.WriteString(" on ")
+		b.WriteString(ev.Target)
+	}
+	if ev.SourceIP != "" {
+		b.WriteString(" from ")
+		b.WriteString(ev.SourceIP)
+	}
+	if ev.Outcome == event.OutcomeFailure {
+		b.WriteString(" (failed)")
+	}
+	b.WriteString(" at ")
+	b.WriteString(ev.Time.Format(time.RFC3339))
+	return b.String()
+}
+
+func (e *Engine) ruleReason(ev *event.Event, r *sigma.Rule) string {
+	reason := describeEvent(ev) + fmt.Sprintf("; matched Sigma rule %q (%s)", r.Title, r.Key())
+	if e.base != nil && ev.Actor != "" {
+		reason += "; typical for this actor: " + e.base.Describe(ev)
+	}
+	return reason
+}
+
+func (e *Engine) suppressed(rule, actor string, t time.Time) bool {
+	for _, s := range e.cfg.Suppressions {
+		if s.Matches(rule, actor, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// raise adds ev to the open alert of (rule, actor), or opens one.
+func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, severity string, criteria []string, reason string) error {
+	if e.suppressed(rule, ev.Actor, ev.Time) {
+		e.stats.Suppressed++
+		return nil
+	}
+	key := rule + "\x00" + ev.Actor
+	if g := e.open[key]; g != nil {
+		if ev.Time.Sub(g.alert.Time) <= e.cfg.GroupWindow {
+			g.alert.Events++
+			if ev.Time.After(g.alert.LastTime) {
+				g.alert.LastTime = ev.Time
+			}
+			return nil
+		}
+		delete(e.open, key)
+		if err := e.send(ctx, g); err != nil {
+			return err
+		}
+	}
+	if len(e.open) >= e.cfg.MaxOpenGroups {
+		if err := e.sweep(ctx, true); err != nil {
+			return err
+		}
+	}
+	sum := sha256.Sum256([]byte(key + "\x00" + ev.Time.UTC().Format(time.RFC3339Nano)))
+	e.open[key] = &group{alert: Alert{
+		ID: hex.EncodeToString(sum[:8]), Rule: rule, Title: title, Severity: severity, Criteria: criteria,
+		Time: ev.Time, LastTime: ev.Time, Actor: ev.Actor, Reason: reason, Events: 1, Kind: kind,
+		Source: ev.Source.String(), Action: ev.Action, Target: ev.Target, SourceIP: ev.SourceIP, Org: ev.Org,
+	}}
+	return nil
+}
+
+func (e *Engine) send(ctx context.Context, g *group) error {
+	if g.alert.Events > 1 {
+		g.alert.Reason += fmt.Sprintf(" (and %d more like it until %s)", g.alert.Events-1, g.alert.LastTime.Format(time.RFC3339))
+	}
+	e.stats.Alerts++
+	if err := e.cfg.Sink.Send(ctx, g.alert); err != nil {
+		return fmt.Errorf("send alert %s: %w", g.alert.Rule, err)
+	}
+	return nil
+}
+
+// sweep sends the groups whose window has passed (event time); when
+// forced, it also sends the oldest half to make room.
+func (e *Engine) sweep(ctx context.Context, force bool) error {
+	var closed []string
+	for k, g := range e.open {
+		if e.lastTime.Sub(g.alert.Time) > e.cfg.GroupWindow {
+			closed = append(closed, k)
+		}
+	}
+	if force && len(closed) == 0 {
+		var oldest time.Time
+		for _, g := range e.open {
+			if oldest.IsZero() || g.alert.Time.Before(oldest) {
+				oldest = g.alert.Time
+			}
+		}
+		mid := oldest.Add(e.lastTime.Sub(oldest) / 2)
+		for k, g := range e.open {
+			if !g.alert.Time.After(mid) {
+				closed = append(closed, k)
+			}
+		}
+	}
+	return e.closeGroups(ctx, closed)
+}
+
+func (e *Engine) closeGroups(ctx context.Context, keys []string) error {
+	// Send in time order so output is stable.
+	gs := make([]*group, 0, len(keys))
+	for _, k := range keys {
+		gs = append(gs, e.open[k])
+		delete(e.open, k)
+	}
+	sortGroups(gs)
+	for _, g := range gs {
+		if err := e.send(ctx, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortGroups(gs []*group) {
+	sort.Slice(gs, func(i, j int) bool { return less(gs[i], gs[j]) })
+}
+
+func less(a, b *group) bool {
+	if !a.alert.Time.Equal(b.alert.Time) {
+		return a.alert.Time.Before(b.alert.Time)
+	}
+	if a.alert.Rule != b.alert.Rule {
+		return a.alert.Rule < b.alert.Rule
+	}
+	return a.alert.Actor < b.alert.Actor
+}
+
+// Flush sends every open alert; call it at the end of input.
+func (e *Engine) Flush(ctx context.Context) error {
+	keys := make([]string, 0, len(e.open))
+	for k := range e.open {
+		keys = append(keys, k)
+	}
+	return e.closeGroups(ctx, keys)
+}
