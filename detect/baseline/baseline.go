@@ -13,6 +13,7 @@ import (
 	"container/list"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -309,7 +310,8 @@ func typicalActions(p *profile, n int) string {
 	top := make([]kv, 0, n+1)
 	for k, c := range p.actions {
 		top = append(top, kv{k, c.Count})
-		for i := len(top) - 1; i > 0 && top[i].c > top[i-1].c; i-- {
+		// Ties break by name so reasons are reproducible.
+		for i := len(top) - 1; i > 0 && (top[i].c > top[i-1].c || top[i].c == top[i-1].c && top[i].k < top[i-1].k); i-- {
 			top[i], top[i-1] = top[i-1], top[i]
 		}
 		if len(top) > n {
@@ -323,16 +325,22 @@ func typicalActions(p *profile, n int) string {
 	return strings.Join(parts, ", ")
 }
 
+// keys names up to n values of m, most used first.
 func keys(m map[string]*Counter, n int) string {
-	var parts []string
+	all := make([]string, 0, len(m))
 	for k := range m {
-		if len(parts) == n {
-			parts = append(parts, "...")
-			break
-		}
-		parts = append(parts, k)
+		all = append(all, k)
 	}
-	return strings.Join(parts, ", ")
+	sort.Slice(all, func(i, j int) bool {
+		if m[all[i]].Count != m[all[j]].Count {
+			return m[all[i]].Count > m[all[j]].Count
+		}
+		return all[i] < all[j]
+	})
+	if len(all) > n {
+		all = append(all[:n], "...")
+	}
+	return strings.Join(all, ", ")
 }
 
 func (b *Baseline) judge(p *profile, ev *event.Event, out []Finding) []Finding {
