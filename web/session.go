@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"mime"
 	"net/http"
 	"time"
 
@@ -79,7 +80,12 @@ func (s *Server) requireSession(w http.ResponseWriter, r *http.Request, c *call)
 
 func checkCSRF(r *http.Request, want string) error {
 	got := r.Header.Get("X-CSRF-Token")
-	if got == "" {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); got == "" && ct == "multipart/form-data" {
+		// Reading the token from a multipart body would buffer the whole
+		// upload before the handler can cap and stream it, so upload forms
+		// carry the token in their action URL instead.
+		got = r.URL.Query().Get("csrf")
+	} else if got == "" {
 		got = r.PostFormValue("csrf")
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {

@@ -58,7 +58,14 @@ type Page struct {
 	OrgName string
 	CSRF    string
 	Flash   string
+	Section string // the navigation entry to mark as current
 	Data    any
+}
+
+// Can reports whether the logged-in user may perform action, so templates
+// show a link or a form only to those the route table would let through.
+func (p Page) Can(action Action) bool {
+	return p.User != "" && Allowed(p.Role, action)
 }
 
 // render writes a page through a buffer so a template error becomes an
@@ -92,8 +99,4 @@ func (s *Server) uiError(w http.ResponseWriter, r *http.Request, c *call, err er
 		s.log.Error("render error page", "err", rerr)
 		http.Error(w, p.Detail, p.Status)
 	}
-}
-
-var templateFuncs = template.FuncMap{
-	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 }

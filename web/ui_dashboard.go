@@ -1,0 +1,209 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	attest "github.com/attest-hq/attest"
+	"github.com/attest-hq/attest/account"
+	"github.com/attest-hq/attest/auditlog"
+	"github.com/attest-hq/attest/control"
+	"github.com/attest-hq/attest/evidence"
+	"github.com/attest-hq/attest/framework"
+	"github.com/attest-hq/attest/store"
+)
+
+type statusCount struct {
+	Status control.Status
+	N      int
+}
+
+// nextStep is one step of the road to an audit, in the order an auditor
+// expects them. Link is empty for a step whose page does not exist yet.
+type nextStep struct {
+	Title    string
+	Detail   string
+	Link     string
+	LinkText string
+	Done     bool
+	Coming   bool // the capability arrives in a later release
+}
+
+type dashboardPage struct {
+	Overall         float64
+	Categories      []chartBar
+	ByStatus        []statusCount
+	Total           int
+	Unowned         int // applicable controls without an owner
+	CriteriaInScope int
+	Uncovered       int // in-scope criteria no control fully covers
+	Steps           []nextStep
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	org, err := account.GetOrg(ctx, s.db.Q(), c.Actor.OrgID)
+	if err != nil {
+		return err
+	}
+	rd, err := s.readiness(ctx, c.Actor.OrgID)
+	if err != nil {
+		return err
+	}
+	cs, err := control.List(ctx, s.db.Q(), c.Actor.OrgID, control.Filter{})
+	if err != nil {
+		return err
+	}
+	ev, err := evidence.Summaries(ctx, s.db.Q(), c.Actor.OrgID)
+	if err != nil {
+		return err
+	}
+	d := dashboardPage{Overall: rd.Overall, Total: len(cs), CriteriaInScope: len(rd.Criteria)}
+	for _, cat := range rd.Categories {
+		bar := chartBar{Label: cat.Name, Score: cat.Score}
+		if !cat.InScope {
+			bar.Muted, bar.Note = true, "not in scope"
+		}
+		d.Categories = append(d.Categories, bar)
+	}
+	counts := map[control.Status]int{}
+	unevidenced := 0 // implemented, but nothing current to show for it
+	for _, ct := range cs {
+		counts[ct.Status]++
+		if ct.Status != control.StatusNotApplicable && ct.OwnerID == "" {
+			d.Unowned++
+		}
+		if sum := ev[ct.ID]; ct.Status == control.StatusImplemented && !evidence.Fresh(ct.Frequency, sum.Newest, s.db.Now()) {
+			unevidenced++
+		}
+	}
+	for _, st := range control.Statuses {
+		d.ByStatus = append(d.ByStatus, statusCount{Status: st, N: counts[st]})
+	}
+	for _, cr := range rd.Criteria {
+		if !cr.Covered {
+			d.Uncovered++
+		}
+	}
+	// Whether anyone has chosen the scope yet: the org's settings were
+	// saved at least once.
+	changed, _, err := auditlog.List(ctx, s.db.Q(), c.Actor.OrgID, auditlog.Filter{Action: "org.update", Limit: 1})
+	if err != nil {
+		return err
+	}
+	names := s.categoryNames(org.Scope)
+	notStarted := counts[control.StatusNotStarted]
+	d.Steps = []nextStep{
+		{Title: "Choose the scope", Link: "/settings", LinkText: "Scope and settings", Done: len(changed) > 0,
+			Detail: "Security is always in; decide whether Availability, Processing integrity, Confidentiality or Privacy apply. In scope now: " + names + "."},
+		{Title: "Assess your risks", Coming: true, Link: "/criteria#CC3", LinkText: "Risk-assessment criteria (CC3)",
+			Detail: "A risk register is coming in a later release. Until then, the CC3 criteria say what the auditor will ask for."},
+		{Title: "Give every control an owner and a status", Link: "/controls", LinkText: "Controls", Done: d.Unowned == 0 && notStarted == 0,
+			Detail: fmt.Sprintf("%d controls have no owner and %d are not started. Mark what does not apply with a reason.", d.Unowned, notStarted)},
+		{Title: "Publish policies", Coming: true,
+			Detail: "Policy templates, approvals and acknowledgements are coming in a later release."},
+		{Title: "Monitor: keep evidence current", Link: "/controls?status=implemented", LinkText: "Implemented controls", Done: unevidenced == 0 && counts[control.StatusImplemented] > 0,
+			Detail: fmt.Sprintf("%d implemented controls have no current evidence. Automated checks are coming in a later release.", unevidenced)},
+		{Title: "The audit", Coming: true,
+			Detail: "Audit periods, samples and the auditor's package are coming in a later release. The readiness above is how close you are."},
+	}
+	return s.show(w, r, c, http.StatusOK, "dashboard.html", "Dashboard", "dashboard", d)
+}
+
+// categoryNames lists the names of the in-scope categories, in catalog order.
+func (s *Server) categoryNames(scope []string) string {
+	fw, err := soc2Framework()
+	if err != nil {
+		return "Security"
+	}
+	out := ""
+	for _, cat := range fw.Categories {
+		if cat.Required || slices.Contains(scope, cat.ID) {
+			if out != "" {
+				out += ", "
+			}
+			out += cat.Name
+		}
+	}
+	return out
+}
+
+func soc2Framework() (*framework.Framework, error) {
+	cat, err := framework.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	fw, ok := cat.Framework(control.FrameworkID)
+	if !ok {
+		return nil, fmt.Errorf("framework %s is not in the catalog", control.FrameworkID)
+	}
+	return fw, nil
+}
+
+// --- scope and settings ---
+
+type scopeOption struct {
+	framework.Category
+	InScope bool
+}
+
+type settingsPage struct {
+	OrgName     string
+	Categories  []scopeOption
+	RequireTOTP bool
+	Errors      formErrors
+}
+
+func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, c *call) error {
+	org, err := account.GetOrg(r.Context(), s.db.Q(), c.Actor.OrgID)
+	if err != nil {
+		return err
+	}
+	p, err := settingsFor(org)
+	if err != nil {
+		return err
+	}
+	return s.show(w, r, c, http.StatusOK, "settings.html", "Scope and settings", "settings", p)
+}
+
+func settingsFor(org account.Org) (settingsPage, error) {
+	fw, err := soc2Framework()
+	if err != nil {
+		return settingsPage{}, err
+	}
+	p := settingsPage{OrgName: org.Name, RequireTOTP: org.RequireTOTP}
+	for _, cat := range fw.Categories {
+		p.Categories = append(p.Categories, scopeOption{Category: cat, InScope: cat.Required || slices.Contains(org.Scope, cat.ID)})
+	}
+	return p, nil
+}
+
+func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := r.ParseForm(); err != nil {
+		return attest.Invalid("body", "is not a valid form")
+	}
+	scope := r.PostForm["scope"]
+	requireTOTP := r.PostFormValue("require_totp") == "on"
+	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
+		_, err := account.UpdateOrgSettings(r.Context(), tx, c.Actor.OrgID, scope, requireTOTP)
+		return err
+	})
+	if err != nil {
+		errs, status, ok := formError(err)
+		if !ok {
+			return err
+		}
+		org, err := account.GetOrg(r.Context(), s.db.Q(), c.Actor.OrgID)
+		if err != nil {
+			return err
+		}
+		p, err := settingsFor(org)
+		if err != nil {
+			return err
+		}
+		p.Errors = errs
+		return s.show(w, r, c, status, "settings.html", "Scope and settings", "settings", p)
+	}
+	return redirect(w, r, "/settings?done=settings")
+}
