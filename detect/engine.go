@@ -53,6 +53,7 @@ type Engine struct {
 	findings   []baseline.Finding
 	firings    []sigma.Firing
 	sinceSweep int
+	keyBuf     []byte
 }
 
 type group struct {
@@ -120,7 +121,7 @@ func (e *Engine) Apply(ctx context.Context, ev *event.Event, matched []*sigma.Ru
 	for _, r := range matched {
 		e.stats.Matches++
 		if !r.OnlyCorrelated {
-			if err := e.raise(ctx, ev, KindRule, r.Key(), r.Title, level(r.Level), r.Criteria, e.ruleReason(ev, r)); err != nil {
+			if err := e.raise(ctx, ev, KindRule, r.Key(), r.Title, level(r.Level), r.Criteria, func() string { return e.ruleReason(ev, r) }); err != nil {
 				return err
 			}
 		}
@@ -130,14 +131,14 @@ func (e *Engine) Apply(ctx context.Context, ev *event.Event, matched []*sigma.Ru
 			reason := fmt.Sprintf("%d events matching %s within %s (%s), from %s to %s: correlation rule %q reached its threshold (%s %d); last: %s",
 				f.Count, ruleList(f.Correlation), f.Correlation.Timespan, groupText(f.Group), f.First.Format(time.RFC3339), f.Last.Format(time.RFC3339),
 				m.Title, f.Correlation.Op, f.Correlation.Value, describeEvent(ev))
-			if err := e.raise(ctx, ev, KindCorrelation, m.Key(), m.Title, level(m.Level), m.Criteria, reason); err != nil {
+			if err := e.raise(ctx, ev, KindCorrelation, m.Key(), m.Title, level(m.Level), m.Criteria, func() string { return reason }); err != nil {
 				return err
 			}
 		}
 	}
 	for _, f := range e.findings {
-		reason := f.Reason + fmt.Sprintf(" [baseline %s]", f.Kind)
-		if err := e.raise(ctx, ev, KindBaseline, "baseline."+f.Kind, f.Title, f.Severity, []string{"CC7.2"}, reason); err != nil {
+		reason := f.Reason + " [baseline " + f.Kind + "]"
+		if err := e.raise(ctx, ev, KindBaseline, "baseline."+f.Kind, f.Title, f.Severity, []string{"CC7.2"}, func() string { return reason }); err != nil {
 			return err
 		}
 	}
@@ -219,14 +220,16 @@ func (e *Engine) suppressed(rule, actor string, t time.Time) bool {
 	return false
 }
 
-// raise adds ev to the open alert of (rule, actor), or opens one.
-func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, severity string, criteria []string, reason string) error {
+// raise adds ev to the open alert of (rule, actor), or opens one. The
+// reason is built only for the first event of a group: most matches join
+// an open group, and words cost more than matching.
+func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, severity string, criteria []string, reason func() string) error {
 	if e.suppressed(rule, ev.Actor, ev.Time) {
 		e.stats.Suppressed++
 		return nil
 	}
-	key := rule + "\x00" + ev.Actor
-	if g := e.open[key]; g != nil {
+	e.keyBuf = append(append(append(e.keyBuf[:0], rule...), 0), ev.Actor...)
+	if g := e.open[string(e.keyBuf)]; g != nil {
 		if ev.Time.Sub(g.alert.Time) <= e.cfg.GroupWindow {
 			g.alert.Events++
 			if ev.Time.After(g.alert.LastTime) {
@@ -234,7 +237,7 @@ func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, 
 			}
 			return nil
 		}
-		delete(e.open, key)
+		delete(e.open, string(e.keyBuf))
 		if err := e.send(ctx, g); err != nil {
 			return err
 		}
@@ -244,10 +247,11 @@ func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, 
 			return err
 		}
 	}
+	key := string(e.keyBuf)
 	sum := sha256.Sum256([]byte(key + "\x00" + ev.Time.UTC().Format(time.RFC3339Nano)))
 	e.open[key] = &group{alert: Alert{
 		ID: hex.EncodeToString(sum[:8]), Rule: rule, Title: title, Severity: severity, Criteria: criteria,
-		Time: ev.Time, LastTime: ev.Time, Actor: ev.Actor, Reason: reason, Events: 1, Kind: kind,
+		Time: ev.Time, LastTime: ev.Time, Actor: ev.Actor, Reason: reason(), Events: 1, Kind: kind,
 		Source: ev.Source.String(), Action: ev.Action, Target: ev.Target, SourceIP: ev.SourceIP, Org: ev.Org,
 	}}
 	return nil

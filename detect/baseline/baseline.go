@@ -168,12 +168,15 @@ type Baseline struct {
 	lru      *list.List // front = most recently seen
 	start    time.Time
 	keyBuf   []byte
+	// nets caches NetworkKey by /24 prefix so the per-event lookup does
+	// not build a string.
+	nets map[string]string
 }
 
 // New returns an empty baseline.
 func New(cfg Config) *Baseline {
 	cfg = cfg.withDefaults()
-	b := &Baseline{cfg: cfg, entities: map[string]*profile{}, lru: list.New(), disabled: map[string]bool{}}
+	b := &Baseline{cfg: cfg, entities: map[string]*profile{}, lru: list.New(), disabled: map[string]bool{}, nets: map[string]string{}}
 	for _, d := range cfg.Disable {
 		b.disabled[d] = true
 	}
@@ -218,6 +221,40 @@ func NetworkKey(ip string) string {
 		return p.String()
 	}
 	return ip
+}
+
+// network is NetworkKey with a cache for IPv4 addresses.
+func (b *Baseline) network(ip string) string {
+	if i := strings.LastIndexByte(ip, '.'); i > 0 && isDottedQuad(ip) {
+		if n, ok := b.nets[ip[:i]]; ok {
+			return n
+		}
+		if len(b.nets) > 100_000 {
+			clear(b.nets)
+		}
+		n := ip[:i] + ".0/24"
+		b.nets[strings.Clone(ip[:i])] = n
+		return n
+	}
+	return NetworkKey(ip)
+}
+
+func isDottedQuad(s string) bool {
+	dots, digits := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if digits == 0 || digits > 3 {
+				return false
+			}
+			dots, digits = dots+1, 0
+		case '0' <= c && c <= '9':
+			digits++
+		default:
+			return false
+		}
+	}
+	return dots == 3 && digits > 0 && digits <= 3
 }
 
 // resourceKey is what first-seen-resource compares: S3 objects count by
@@ -364,7 +401,7 @@ func (b *Baseline) judge(p *profile, ev *event.Event, out []Finding) []Finding {
 			})
 		}
 	}
-	if net := NetworkKey(ev.SourceIP); net != "" && p.networks[net] == nil && !b.disabled[FirstSeenNetwork] && len(p.networks) > 0 {
+	if net := b.network(ev.SourceIP); net != "" && p.networks[net] == nil && !b.disabled[FirstSeenNetwork] && len(p.networks) > 0 {
 		out = append(out, Finding{
 			Kind: FirstSeenNetwork, Title: "Actor active from a new network", Severity: "medium",
 			Actor: p.actor, Value: net,
@@ -392,7 +429,7 @@ func (b *Baseline) learn(p *profile, ev *event.Event) {
 	if ev.Action != "" {
 		bump(p.actions, ev.Action, t, b.cfg.MaxActions)
 	}
-	if net := NetworkKey(ev.SourceIP); net != "" {
+	if net := b.network(ev.SourceIP); net != "" {
 		bump(p.networks, net, t, b.cfg.MaxNetworks)
 	}
 	if res := resourceKey(ev); res != "" && !ev.ReadOnly {

@@ -96,17 +96,18 @@ func targetsFor(l Logsource) ([]target, error) {
 	return nil, unsupported("logsource %s: Attest has no reader for it", l)
 }
 
-// indexFields is, per source, the field whose value most rules test for
-// equality; rules are filed under those values so an event is checked only
-// against rules that can match its action.
-var indexFields = func() [event.NumSources]uint64 {
-	var k [event.NumSources]uint64
-	k[event.SourceCloudTrail] = event.FieldKey("eventName")
-	k[event.SourceGitHub] = event.FieldKey("action")
-	k[event.SourceOkta] = event.FieldKey("eventType")
-	k[event.SourceGWorkspace] = event.FieldKey("eventName")
-	k[event.SourceK8s] = event.FieldKey("verb")
-	k[event.SourceAuthLog] = event.FieldKey("program")
-	k[event.SourceAuditd] = event.FieldKey("type")
+// indexFields is, per source, the fields whose value most rules test for
+// equality, best first; rules are filed under those values so an event is
+// only checked against rules that can match its action (CloudTrail rules
+// that name no eventName usually name an eventSource).
+var indexFields = func() [event.NumSources][]uint64 {
+	var k [event.NumSources][]uint64
+	k[event.SourceCloudTrail] = []uint64{event.FieldKey("eventName"), event.FieldKey("eventSource")}
+	k[event.SourceGitHub] = []uint64{event.FieldKey("action")}
+	k[event.SourceOkta] = []uint64{event.FieldKey("eventType")}
+	k[event.SourceGWorkspace] = []uint64{event.FieldKey("eventName")}
+	k[event.SourceK8s] = []uint64{event.FieldKey("verb"), event.FieldKey("objectRef.resource")}
+	k[event.SourceAuthLog] = []uint64{event.FieldKey("program")}
+	k[event.SourceAuditd] = []uint64{event.FieldKey("type")}
 	return k
 }()

@@ -42,7 +42,9 @@ type pattern struct {
 	kind  patternKind
 	cased bool
 	s     []byte   // exact, prefix, suffix, contains
-	segs  [][]byte // glob: literal segments between '*'
+	// glob: literal segments between '*'; regexp: literals every match
+	// contains, checked first.
+	segs [][]byte
 	// glob: whether the value must start with segs[0] / end with the last.
 	anchorStart, anchorEnd bool
 	re                     *regexp.Regexp
@@ -144,6 +146,11 @@ func (m *matcher) matchValue(p *pattern, v []byte, k event.Kind, ev *event.Event
 		}
 		return globMatch(p, v)
 	case patRegexp:
+		for _, lit := range p.segs {
+			if !bytes.Contains(v, lit) {
+				return false
+			}
+		}
 		return p.re.Match(v)
 	case patCIDR:
 		a, err := netip.ParseAddr(string(v))

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -485,7 +486,28 @@ func compileMap(w *yamlWalker, m *yaml.Node) ([]fieldCond, error) {
 		}
 		out = append(out, c)
 	}
+	// Cheap tests first: an AND stops at its first failure, and equality
+	// fails faster than a regular expression.
+	sort.SliceStable(out, func(i, j int) bool { return condCost(&out[i]) < condCost(&out[j]) })
 	return out, nil
+}
+
+// condCost ranks a condition by how much evaluating it costs.
+func condCost(c *fieldCond) int {
+	if c.exists != 0 {
+		return 0
+	}
+	cost := 1
+	if c.key == rawKey {
+		cost = 10
+	}
+	for _, p := range c.patterns {
+		k := map[patternKind]int{patExact: 1, patNull: 1, patPrefix: 2, patSuffix: 2, patContains: 3, patGlob: 4, patCIDR: 5, patNumber: 5, patFieldRef: 6, patRegexp: 8}[p.kind]
+		if k > cost {
+			cost = k
+		}
+	}
+	return cost + len(c.patterns)/8
 }
 
 // parseTimespan reads Sigma durations: 30s, 5m, 1h, 7d (and 1M, 1y roughly).

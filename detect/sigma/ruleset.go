@@ -46,9 +46,13 @@ type Loaded struct {
 }
 
 type sourceRules struct {
+	index  []fieldIndex
+	always []entry
+}
+
+type fieldIndex struct {
 	key     uint64
 	byValue map[string][]entry
-	always  []entry
 }
 
 type entry struct {
@@ -199,20 +203,26 @@ func (rs *RuleSet) Compile() {
 	}
 	rs.Correlations = corrs
 	for s := range rs.bySource {
-		rs.bySource[s] = sourceRules{key: indexFields[s], byValue: map[string][]entry{}}
+		sr := sourceRules{}
+		for _, k := range indexFields[s] {
+			sr.index = append(sr.index, fieldIndex{key: k, byValue: map[string][]entry{}})
+		}
+		rs.bySource[s] = sr
 	}
 	for _, r := range rs.Rules {
+	targets:
 		for _, t := range r.targets {
 			sr := &rs.bySource[t.source]
 			e := entry{rule: r, filters: t.filters}
-			vals, ok := requiredValues(r, r.cond, sr.key)
-			if !ok {
-				sr.always = append(sr.always, e)
-				continue
+			for _, fi := range sr.index {
+				if vals, ok := requiredValues(r, r.cond, fi.key); ok {
+					for _, v := range vals {
+						fi.byValue[v] = append(fi.byValue[v], e)
+					}
+					continue targets
+				}
 			}
-			for _, v := range vals {
-				sr.byValue[v] = append(sr.byValue[v], e)
-			}
+			sr.always = append(sr.always, e)
 		}
 	}
 	rs.compiled = true
@@ -306,14 +316,18 @@ func (mt *Matcher) Match(ev *event.Event) []*Rule {
 		clear(mt.stamp)
 		mt.gen = 1
 	}
-	if len(sr.byValue) > 0 {
+	for xi := range sr.index {
+		fi := &sr.index[xi]
+		if len(fi.byValue) == 0 {
+			continue
+		}
 		for i := range ev.Fields {
 			f := &ev.Fields[i]
-			if f.Key != sr.key || f.Kind == event.KindObject || f.Kind == event.KindArray {
+			if f.Key != fi.key || f.Kind == event.KindObject || f.Kind == event.KindArray {
 				continue
 			}
 			mt.lowered = lowerASCII(mt.lowered[:0], f.Value)
-			for _, e := range sr.byValue[string(mt.lowered)] {
+			for _, e := range fi.byValue[string(mt.lowered)] {
 				mt.try(e, ev)
 			}
 		}

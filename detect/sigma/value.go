@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -125,7 +126,7 @@ func compileValue(fs fieldSpec, v scalar) ([]pattern, error) {
 			// are reported, not run with a different meaning.
 			return nil, unsupported("regular expression %q: %v", v.text, err)
 		}
-		return []pattern{{kind: patRegexp, re: re}}, nil
+		return []pattern{{kind: patRegexp, re: re, segs: requiredLiterals(expr)}}, nil
 	case "cidr":
 		p, err := netip.ParsePrefix(strings.TrimSpace(v.text))
 		if err != nil {
@@ -185,6 +186,36 @@ func compileValue(fs fieldSpec, v scalar) ([]pattern, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// requiredLiterals returns strings that every match of the regular
+// expression must contain, so most values are rejected by a substring
+// search before the regexp runs (".+:assumed-role/aws:.+" needs
+// ":assumed-role/aws:"). Case-insensitive expressions get none.
+func requiredLiterals(expr string) [][]byte {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	var parts []*syntax.Regexp
+	switch re.Op {
+	case syntax.OpConcat:
+		parts = re.Sub
+	case syntax.OpLiteral:
+		parts = []*syntax.Regexp{re}
+	case syntax.OpCapture:
+		if len(re.Sub) == 1 && re.Sub[0].Op == syntax.OpConcat {
+			parts = re.Sub[0].Sub
+		}
+	}
+	var out [][]byte
+	for _, p := range parts {
+		if p.Op == syntax.OpLiteral && p.Flags&syntax.FoldCase == 0 && len(p.Rune) > 1 {
+			out = append(out, []byte(string(p.Rune)))
+		}
+	}
+	return out
 }
 
 // unescapeWildcards returns the text with Sigma escapes resolved and a mask
