@@ -41,7 +41,7 @@ const (
 type pattern struct {
 	kind  patternKind
 	cased bool
-	s     []byte   // exact, prefix, suffix, contains
+	s     []byte // exact, prefix, suffix, contains
 	// glob: literal segments between '*'; regexp: literals every match
 	// contains, checked first.
 	segs [][]byte
