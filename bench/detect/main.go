@@ -91,11 +91,11 @@ func run(nEvents, poolSize int, sigmaDir string, want int, skipSigmaGo bool) err
 	if len(rs.Problems) > 0 {
 		return fmt.Errorf("attest cannot load %s: %s", rs.Problems[0].Path, rs.Problems[0].Reason)
 	}
-	attestRate, attestAlerts, heap, err := runAttest(rs, lines, nEvents)
+	attestRate, st, heap, err := runAttest(rs, lines, nEvents)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("attest:   %10.0f events/s  (%d alerts; heap after GC at 1/3 and end of run: %s, %s)\n", attestRate, attestAlerts, mib(heap[0]), mib(heap[1]))
+	fmt.Printf("attest:   %10.0f events/s  (%d rule matches, %d grouped alerts; heap after GC at 1/3 and at the end: %s, %s)\n", attestRate, st.Matches, st.Alerts, mib(heap[0]), mib(heap[1]))
 	if skipSigmaGo {
 		return nil
 	}
@@ -150,11 +150,11 @@ type countSink struct{ n atomic.Int64 }
 
 func (c *countSink) Send(context.Context, detect.Alert) error { c.n.Add(1); return nil }
 
-func runAttest(rs *sigma.RuleSet, lines [][]byte, n int) (float64, int64, [2]uint64, error) {
+func runAttest(rs *sigma.RuleSet, lines [][]byte, n int) (float64, detect.Stats, [2]uint64, error) {
 	sink := &countSink{}
 	eng, err := detect.New(detect.Config{Rules: rs, Sink: sink})
 	if err != nil {
-		return 0, 0, [2]uint64{}, err
+		return 0, detect.Stats{}, [2]uint64{}, err
 	}
 	var heap [2]uint64
 	measure := func() uint64 {
@@ -168,13 +168,13 @@ func runAttest(rs *sigma.RuleSet, lines [][]byte, n int) (float64, int64, [2]uin
 	for pass, count := range []int{n / 3, n - n/3} {
 		r, err := ingest.NewReader(&cycler{lines: lines, n: count}, ingest.Options{Format: 0})
 		if err != nil {
-			return 0, 0, heap, err
+			return 0, detect.Stats{}, heap, err
 		}
 		if err := detect.Run(context.Background(), r, eng); err != nil {
-			return 0, 0, heap, err
+			return 0, detect.Stats{}, heap, err
 		}
 		if st := r.Stats(); st.Malformed != 0 {
-			return 0, 0, heap, fmt.Errorf("attest: %d malformed: %v", st.Malformed, st.Samples)
+			return 0, detect.Stats{}, heap, fmt.Errorf("attest: %d malformed: %v", st.Malformed, st.Samples)
 		}
 		if pass == 0 {
 			paused := time.Now()
@@ -183,14 +183,14 @@ func runAttest(rs *sigma.RuleSet, lines [][]byte, n int) (float64, int64, [2]uin
 		}
 	}
 	if err := eng.Flush(context.Background()); err != nil {
-		return 0, 0, heap, err
+		return 0, detect.Stats{}, heap, err
 	}
 	elapsed := time.Since(start)
 	heap[1] = measure()
 	if got := eng.Stats().Events; got != int64(n) {
-		return 0, 0, heap, fmt.Errorf("attest processed %d events, want %d", got, n)
+		return 0, detect.Stats{}, heap, fmt.Errorf("attest processed %d events, want %d", got, n)
 	}
-	return float64(n) / elapsed.Seconds(), sink.n.Load(), heap, nil
+	return float64(n) / elapsed.Seconds(), eng.Stats(), heap, nil
 }
 
 // flatten turns nested JSON objects into the dotted keys Sigma rules use.
