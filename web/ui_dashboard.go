@@ -100,15 +100,23 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *call) erro
 		{Title: "Assess your risks", Coming: true, Link: "/criteria#CC3", LinkText: "Risk-assessment criteria (CC3)",
 			Detail: "A risk register is coming in a later release. Until then, the CC3 criteria say what the auditor will ask for."},
 		{Title: "Give every control an owner and a status", Link: "/controls", LinkText: "Controls", Done: d.Unowned == 0 && notStarted == 0,
-			Detail: fmt.Sprintf("%d controls have no owner and %d are not started. Mark what does not apply with a reason.", d.Unowned, notStarted)},
+			Detail: fmt.Sprintf("%s no owner and %d not started. Mark what does not apply with a reason.", countOf(d.Unowned, "control has", "controls have"), notStarted)},
 		{Title: "Publish policies", Coming: true,
 			Detail: "Policy templates, approvals and acknowledgements are coming in a later release."},
 		{Title: "Monitor: keep evidence current", Link: "/controls?status=implemented", LinkText: "Implemented controls", Done: unevidenced == 0 && counts[control.StatusImplemented] > 0,
-			Detail: fmt.Sprintf("%d implemented controls have no current evidence. Automated checks are coming in a later release.", unevidenced)},
+			Detail: countOf(unevidenced, "implemented control has", "implemented controls have") + " no current evidence. Automated checks are coming in a later release."},
 		{Title: "The audit", Coming: true,
 			Detail: "Audit periods, samples and the auditor's package are coming in a later release. The readiness above is how close you are."},
 	}
 	return s.show(w, r, c, http.StatusOK, "dashboard.html", "Dashboard", "dashboard", d)
+}
+
+// countOf writes n with the singular or plural phrase.
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // categoryNames lists the names of the in-scope categories, in catalog order.
