@@ -293,3 +293,30 @@ correlation:
 		t.Errorf("value_count fired %d times, want 1", fires)
 	}
 }
+
+func TestRegexpPrefilter(t *testing.T) {
+	cases := map[string]string{
+		`.+:assumed-role/aws:.+`: ":assumed-role/aws:",
+		`^foo.*bar$`:             "foo|bar",
+		`(?i)foo`:                "",
+		`a|bc`:                   "",
+		`x(ab|cd)yz`:             "yz",
+	}
+	for expr, want := range cases {
+		var got []string
+		for _, l := range requiredLiterals(expr) {
+			got = append(got, string(l))
+		}
+		if strings.Join(got, "|") != want {
+			t.Errorf("requiredLiterals(%q) = %q, want %q", expr, got, want)
+		}
+	}
+	// The prefilter never changes the answer.
+	rs, r := mustRule(t, "  s:\n    userIdentity.arn|re: '.+:assumed-role/aws:.+'\n  condition: s\n")
+	m := rs.NewMatcher()
+	for v, want := range map[string]bool{"arn:aws:sts::1:assumed-role/aws:x/y": true, "arn:aws:sts::1:assumed-role/app/y": false, ":assumed-role/aws:": false} {
+		if got := m.MatchRule(r, ctEvent("", "userIdentity.arn", v)); got != want {
+			t.Errorf("%s: %v", v, got)
+		}
+	}
+}
