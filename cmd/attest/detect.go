@@ -91,7 +91,7 @@ func runDetect(e *env, args []string) error {
 			}
 		}
 	}
-	inputs, err := expandInputs(fs.Args())
+	inputs, fromDir, err := expandInputs(fs.Args())
 	if err != nil {
 		return err
 	}
@@ -111,6 +111,11 @@ func runDetect(e *env, args []string) error {
 		if err != nil {
 			if e.ctx.Err() != nil {
 				return e.ctx.Err()
+			}
+			if fromDir[in] && errors.Is(err, ingest.ErrUnknownFormat) {
+				// A README or other stray file beside the logs.
+				fmt.Fprintf(e.stderr, "attest detect: %s: skipped, not a log Attest reads\n", in)
+				continue
 			}
 			fmt.Fprintf(e.stderr, "attest detect: %s: %v\n", in, err)
 			failed = append(failed, in)
@@ -157,9 +162,10 @@ func loadRules(e *env, dirs []string) (*sigma.RuleSet, error) {
 }
 
 // expandInputs turns the arguments into files: directories are walked in
-// name order; "-" is stdin.
-func expandInputs(args []string) ([]string, error) {
-	var out []string
+// name order; "-" is stdin. fromDir marks files found in a directory,
+// which are skipped rather than failed when they are not logs.
+func expandInputs(args []string) (out []string, fromDir map[string]bool, err error) {
+	fromDir = map[string]bool{}
 	for _, a := range args {
 		if a == "-" {
 			out = append(out, a)
@@ -167,7 +173,7 @@ func expandInputs(args []string) ([]string, error) {
 		}
 		info, err := os.Stat(a)
 		if err != nil {
-			return nil, usageError{fmt.Sprintf("input %s: %v", a, errors.Unwrap(err))}
+			return nil, nil, usageError{fmt.Sprintf("input %s: %v", a, errors.Unwrap(err))}
 		}
 		if !info.IsDir() {
 			out = append(out, a)
@@ -184,12 +190,15 @@ func expandInputs(args []string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list inputs in %s: %w", a, err)
+			return nil, nil, fmt.Errorf("list inputs in %s: %w", a, err)
 		}
 		sort.Strings(files)
+		for _, f := range files {
+			fromDir[f] = true
+		}
 		out = append(out, files...)
 	}
-	return out, nil
+	return out, fromDir, nil
 }
 
 func detectOne(e *env, eng *detect.Engine, in string, format event.Source) (ingest.Stats, error) {

@@ -69,6 +69,9 @@ func TestDetectBuiltinOnDirectory(t *testing.T) {
 			t.Errorf("no %s alert; got %v", want, rules)
 		}
 	}
+	if !strings.Contains(stderr, "README.md: skipped") {
+		t.Errorf("stray file in a directory not reported as skipped: %s", stderr)
+	}
 	if !strings.Contains(stderr, "events read") || !strings.Contains(stderr, "malformed") || !strings.Contains(stderr, "alerts") || !strings.Contains(stderr, "events/s") {
 		t.Errorf("summary missing: %s", stderr)
 	}
@@ -159,10 +162,10 @@ func TestDetectBadInvocations(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
 		}
 	}
-	// Unreadable content: reported, exit 1.
+	// Unreadable content named explicitly: reported, exit 1.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "x.bin"), []byte("\x00\x01 definitely not a log"), 0o644)
-	_, stderr, code := detectCLI(t, "", "detect", dir)
+	_, stderr, code := detectCLI(t, "", "detect", filepath.Join(dir, "x.bin"))
 	if code != 1 || !strings.Contains(stderr, "cannot tell the log format") {
 		t.Errorf("unknown content: exit %d, %s", code, stderr)
 	}

@@ -22,6 +22,10 @@ import (
 	"github.com/attest-hq/attest/detect/event"
 )
 
+// ErrUnknownFormat is returned by NewReader when sniffing cannot tell the
+// format of the content.
+var ErrUnknownFormat = errors.New("cannot tell the log format from the content; pass --format")
+
 var (
 	errNotSyslog = errors.New("not a syslog line")
 	errNotAuditd = errors.New("not an auditd record")
@@ -112,7 +116,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if rd.format == event.SourceUnknown && len(bytes.TrimSpace(head)) > 0 {
 		rd.format = Sniff(head)
 		if rd.format == event.SourceUnknown {
-			return nil, errors.New("cannot tell the log format from the content; pass --format")
+			return nil, ErrUnknownFormat
 		}
 	}
 	rd.fr = newFramer(br, opts.MaxRecord, rd.malformed)
