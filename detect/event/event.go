@@ -137,13 +137,23 @@ const (
 // HashStart is the hash of the empty path.
 const HashStart = hashOffset
 
-// HashAppend extends hash h by the lowercased bytes of s.
-func HashAppend(h uint64, s []byte) uint64 {
-	for _, c := range s {
+// lower maps a byte to its ASCII lowercase; a table lookup keeps the
+// hashing loop, which runs over every JSON key, free of branches.
+var lower = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		h ^= uint64(c)
+		t[i] = c
+	}
+	return t
+}()
+
+// HashAppend extends hash h by the lowercased bytes of s.
+func HashAppend(h uint64, s []byte) uint64 {
+	for _, c := range s {
+		h ^= uint64(lower[c])
 		h *= hashPrime
 	}
 	return h
