@@ -32,6 +32,9 @@ const ChromiumEnv = "ATTEST_TEST_CHROMIUM"
 // there for a person to look at.
 const ScreenshotEnv = "ATTEST_TEST_SCREENSHOTS"
 
+// notFoundPath is a page that does not exist.
+const notFoundPath = "/no/such/page"
+
 // chromiumPath finds the browser, or skips when none is installed and
 // none was asked for.
 func chromiumPath(t *testing.T) string {
@@ -123,6 +126,9 @@ func TestBrowserFirstHour(t *testing.T) {
 				if err != nil {
 					return
 				}
+				if strings.HasSuffix(m.URL, notFoundPath) {
+					continue // the 404 page is meant to answer 404
+				}
 				if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
 					mu.Lock()
 					problems = append(problems, m.Text+" ("+m.URL+")")
@@ -147,12 +153,32 @@ func TestBrowserFirstHour(t *testing.T) {
 			}
 			return strings.TrimSpace(s)
 		}
+		// snap keeps a screenshot of the current page when ScreenshotEnv
+		// names a directory, for a person to look at the pages.
+		shots := os.Getenv(ScreenshotEnv)
+		snap := func(name string) {
+			t.Helper()
+			if shots == "" {
+				return
+			}
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatalf("screenshot %s: %v", name, err)
+			}
+			file := filepath.Join(shots, strings.ReplaceAll(t.Name(), "/", "-")+"-"+name+".png")
+			if err := os.WriteFile(file, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		const email, password = "ana@acme.test", "correct horse battery staple"
 
 		// 1. A fresh install sends the first visitor to set-up.
 		do("set up",
 			chromedp.Navigate(base+"/"),
 			chromedp.WaitVisible(hook("setup-form")),
+		)
+		snap("setup")
+		do("fill in set-up",
 			chromedp.SendKeys(hook("setup-org"), "Acme Robotics"),
 			chromedp.SendKeys(hook("setup-email"), email),
 			chromedp.SendKeys(hook("setup-password"), password),
@@ -160,6 +186,7 @@ func TestBrowserFirstHour(t *testing.T) {
 			chromedp.Click(hook("setup-submit")),
 			chromedp.WaitVisible(hook("totp-begin")),
 		)
+		snap("totp")
 		// 2. TOTP is offered; this org does not require it yet.
 		do("skip TOTP and see the dashboard",
 			chromedp.Click(hook("totp-skip")),
@@ -175,6 +202,7 @@ func TestBrowserFirstHour(t *testing.T) {
 			chromedp.Click(hook("logout")),
 			chromedp.WaitVisible(hook("login-form")),
 		)
+		snap("login")
 		do("log in",
 			chromedp.SendKeys(hook("login-email"), email),
 			chromedp.SendKeys(hook("login-password"), password),
@@ -189,12 +217,16 @@ func TestBrowserFirstHour(t *testing.T) {
 			chromedp.SendKeys(hook("filter-q"), "AC-02"),
 			chromedp.Click(hook("filter-submit")),
 			chromedp.WaitVisible(hook("control-link-AC-02")),
+		)
+		snap("controls")
+		do("open the control",
 			chromedp.Click(hook("control-link-AC-02")),
 			chromedp.WaitVisible(hook("control-form")),
 			chromedp.SetValue(hook("control-status-select"), "implemented"),
 			chromedp.Click(hook("control-save")),
 			chromedp.WaitVisible(hook("flash")),
 		)
+		snap("control")
 		if status := text("control-status"); status != "Implemented" {
 			t.Fatalf("control status reads %q after saving", status)
 		}
@@ -214,7 +246,22 @@ func TestBrowserFirstHour(t *testing.T) {
 			t.Fatalf("screenshot: %v", err)
 		}
 
-		dir := os.Getenv(ScreenshotEnv)
+		if shots != "" {
+			for _, pg := range []struct{ name, path, hook string }{
+				{"controls-all", "/controls", "controls-table"},
+				{"criteria", "/criteria", "category-security"},
+				{"criterion", "/criteria/CC6.6", "criterion-controls"},
+				{"settings", "/settings", "settings-form"},
+				{"members", "/members", "members-table"},
+				{"auditlog", "/audit-log", "audit-table"},
+				{"notfound", notFoundPath, "error"},
+			} {
+				do("open "+pg.path, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(hook(pg.hook)))
+				snap(pg.name)
+			}
+		}
+
+		dir := shots
 		if dir == "" {
 			dir = t.TempDir()
 		}
