@@ -1,0 +1,3 @@
+package web
+
+func (s *Server) registerPages() []Route { return nil }
