@@ -7,11 +7,14 @@ package pii
 // ctxInfo is what context says about a candidate: the types its words point
 // to, and whether a word says "this is an order, tracking, version ... number".
 type ctxInfo struct {
-	pos typeSet
-	neg bool
+	pos  typeSet
+	neg  bool
+	near typeSet // the types named by the keyword closest before the candidate
 }
 
-func (c ctxInfo) or(o ctxInfo) ctxInfo { return ctxInfo{c.pos | o.pos, c.neg || o.neg} }
+func (c ctxInfo) or(o ctxInfo) ctxInfo {
+	return ctxInfo{c.pos | o.pos, c.neg || o.neg, c.near | o.near}
+}
 
 // keywords maps a lower-case word to the types it points to.
 var keywords = map[string]typeSet{}
@@ -90,12 +93,18 @@ func scanWords(text []byte, ctx *ctxInfo) {
 			prev = nil
 			continue
 		}
-		ctx.pos |= keywords[string(w)]
+		if k := keywords[string(w)]; k != 0 {
+			ctx.pos |= k
+			ctx.near = k
+		}
 		if negativeWords[string(w)] {
 			ctx.neg = true
 		}
 		if prev != nil {
-			ctx.pos |= phrase(prev, w)
+			if k := phrase(prev, w); k != 0 {
+				ctx.pos |= k
+				ctx.near = k
+			}
 		}
 		prevBuf = buf
 		prev = prevBuf[:len(w)]
@@ -124,6 +133,7 @@ func contextAround(buf []byte, start, end, lo int) ctxInfo {
 		}
 	}
 	scanWords(buf[s:start], &ctx)
+	near := ctx.near
 	e := end
 	for e < len(buf) && e-end < windowAfter && buf[e] != '\n' {
 		e++
@@ -133,7 +143,14 @@ func contextAround(buf []byte, start, end, lo int) ctxInfo {
 			e--
 		}
 	}
-	scanWords(buf[end:e], &ctx)
+	after := ctxInfo{}
+	scanWords(buf[end:e], &after)
+	ctx.pos |= after.pos
+	ctx.neg = ctx.neg || after.neg
+	ctx.near = near
+	if near == 0 {
+		ctx.near = after.pos
+	}
 	return ctx
 }
 

@@ -183,6 +183,7 @@ func (l *candList) add(t Type, s, e int, base, withCtx float64, needCtx bool) {
 const (
 	negativePenalty  = 0.4 // "order", "tracking", "version" nearby and nothing for the type
 	otherTypePenalty = 0.1 // context names another type only
+	nearBonus        = 0.1 // the closest keyword names the type
 )
 
 // choose scores the candidates with their context and returns the best.
@@ -201,6 +202,10 @@ func (d *detector) choose(buf []byte, l *candList, hint hintFunc) (match, bool) 
 		switch {
 		case ctx.pos.has(c.typ):
 			conf = c.withCtx
+			if ctx.near.has(c.typ) {
+				// "passport C03005988 DL# D1234567": DL is nearer.
+				conf = min(conf+nearBonus, 0.99)
+			}
 		case c.needCtx:
 			continue
 		default:

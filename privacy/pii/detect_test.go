@@ -51,12 +51,12 @@ func TestDetectors(t *testing.T) {
 		{"ring +44 20 7946 0958", []hit{{Phone, "+44 20 7946 0958"}}},
 		{"ring +442079460958", []hit{{Phone, "+442079460958"}}},
 		{"phone: 4155552671", []hit{{Phone, "4155552671"}}},
-		{"value 4155552671", nil},           // bare without context
-		{"call 123-456-7890", nil},          // NPA starts with 1
-		{"call 415-155-2671", nil},          // exchange starts with 1
-		{"call 415-911-2671", nil},          // N11 exchange
-		{"+999 123 456 789", nil},           // unassigned country code
-		{"+1 123 555 2671", nil},            // bad NANP behind +1
+		{"value 4155552671", nil},  // bare without context
+		{"call 123-456-7890", nil}, // NPA starts with 1
+		{"call 415-155-2671", nil}, // exchange starts with 1
+		{"call 415-911-2671", nil}, // N11 exchange
+		{"+999 123 456 789", nil},  // unassigned country code
+		{"+1 123 555 2671", nil},   // bad NANP behind +1
 		// credit card
 		{"card 4111 1111 1111 1111 exp", []hit{{CreditCard, "4111 1111 1111 1111"}}},
 		{"4111-1111-1111-1111", []hit{{CreditCard, "4111-1111-1111-1111"}}},
@@ -167,8 +167,8 @@ func TestHints(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for _, tt := range []struct {
-		typ       Type
-		in, want  string
+		typ      Type
+		in, want string
 	}{
 		{USSSN, "123-45-6789", "***-**-6789"},
 		{CreditCard, "4111 1111 1111 1111", "**** **** **** 1111"},

@@ -17,12 +17,12 @@ import (
 
 const (
 	keepBehind   = 256 // >= maxLookbehind
-	keepAhead    = 512 // >= maxLookahead
+	keepAhead    = 512 // >= maxLookahead + 3 (a chunk end moves to a character start)
 	defaultChunk = 1 << 20
 )
 
 func init() {
-	if keepBehind < maxLookbehind || keepAhead < maxLookahead {
+	if keepBehind < maxLookbehind || keepAhead < maxLookahead+3 {
 		panic("pii: stream overlap smaller than the detector's reach")
 	}
 }
@@ -80,10 +80,12 @@ func (t *lineTracker) at(buf []byte, base int64, p int) (int64, int64) {
 	return t.line, t.runes - int64(utf8.RuneCount(buf[p:cur])) + 1
 }
 
-// runeStart moves p back to the start of the UTF-8 sequence it falls in.
-func runeStart(buf []byte, p int) int {
-	for k := 0; k < 3 && p > 0 && p < len(buf) && buf[p]&0xC0 == 0x80; k++ {
-		p--
+// nextRuneStart moves p forward past UTF-8 continuation bytes (at most
+// three), so a chunk never ends inside a character. Moving forward keeps
+// every chunk at least one byte long.
+func nextRuneStart(buf []byte, p int) int {
+	for k := 0; k < 3 && p < len(buf) && buf[p]&0xC0 == 0x80; k++ {
+		p++
 	}
 	return p
 }
@@ -150,7 +152,7 @@ func (d *detector) scanStream(ctx context.Context, r io.Reader, st structure, ch
 		}
 		to := n
 		if !eof {
-			to = runeStart(buf, n-keepAhead)
+			to = nextRuneStart(buf, n-keepAhead)
 		}
 		start := max(from, int(skip-base))
 		next, floor := d.scan(buf[:n], start, to, lo, hint, emitMatch)
