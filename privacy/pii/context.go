@@ -7,13 +7,15 @@ package pii
 // ctxInfo is what context says about a candidate: the types its words point
 // to, and whether a word says "this is an order, tracking, version ... number".
 type ctxInfo struct {
-	pos  typeSet
-	neg  bool
-	near typeSet // the types named by the keyword closest before the candidate
+	pos     typeSet
+	neg     bool
+	near    typeSet // the types named by the keyword closest before the candidate
+	nearNeg bool    // the closest meaningful word is a negative one ("SSN 536-22-1234, order 123-45-6789")
 }
 
+// or adds structural context (a column or key name) to the words around.
 func (c ctxInfo) or(o ctxInfo) ctxInfo {
-	return ctxInfo{c.pos | o.pos, c.neg || o.neg, c.near | o.near}
+	return ctxInfo{c.pos | o.pos, c.neg || o.neg, c.near | o.pos, c.nearNeg && o.pos == 0}
 }
 
 // keywords maps a lower-case word to the types it points to.
@@ -96,9 +98,12 @@ func scanWords(text []byte, ctx *ctxInfo) {
 		if k := keywords[string(w)]; k != 0 {
 			ctx.pos |= k
 			ctx.near = k
+			ctx.nearNeg = false
 		}
 		if negativeWords[string(w)] {
 			ctx.neg = true
+			ctx.nearNeg = true
+			ctx.near = 0
 		}
 		if prev != nil {
 			if k := phrase(prev, w); k != 0 {
@@ -133,7 +138,7 @@ func contextAround(buf []byte, start, end, lo int) ctxInfo {
 		}
 	}
 	scanWords(buf[s:start], &ctx)
-	near := ctx.near
+	near, nearNeg := ctx.near, ctx.nearNeg
 	e := end
 	for e < len(buf) && e-end < windowAfter && buf[e] != '\n' {
 		e++
@@ -147,9 +152,9 @@ func contextAround(buf []byte, start, end, lo int) ctxInfo {
 	scanWords(buf[end:e], &after)
 	ctx.pos |= after.pos
 	ctx.neg = ctx.neg || after.neg
-	ctx.near = near
-	if near == 0 {
-		ctx.near = after.pos
+	ctx.near, ctx.nearNeg = near, nearNeg
+	if near == 0 && !nearNeg {
+		ctx.near, ctx.nearNeg = after.pos, after.neg && after.pos == 0
 	}
 	return ctx
 }

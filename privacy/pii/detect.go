@@ -200,6 +200,10 @@ func (d *detector) choose(buf []byte, l *candList, hint hintFunc) (match, bool) 
 	for k, c := range l.c[:l.n] {
 		var conf float64
 		switch {
+		case ctx.nearNeg && !c.needCtx:
+			conf = c.base - negativePenalty
+		case ctx.nearNeg:
+			continue
 		case ctx.pos.has(c.typ):
 			conf = c.withCtx
 			if ctx.near.has(c.typ) {
