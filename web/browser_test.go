@@ -241,6 +241,29 @@ func TestBrowserFirstHour(t *testing.T) {
 			t.Fatalf("readiness did not change: %q -> %q", before, after)
 		}
 		t.Logf("readiness %s -> %s", before, after)
+
+		// 6. Evidence uploaded from the browser (multipart, the CSRF token
+		// in the form's action) makes the implemented control fully count.
+		file := filepath.Join(t.TempDir(), "mfa-report.csv")
+		if err := os.WriteFile(file, []byte("user,mfa\nana@acme.test,on\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		do("upload evidence",
+			chromedp.Navigate(base+"/controls?q=AC-02"),
+			chromedp.WaitVisible(hook("control-link-AC-02")),
+			chromedp.Click(hook("control-link-AC-02")),
+			chromedp.WaitVisible(hook("upload-form")),
+			chromedp.SetUploadFiles(hook("upload-file"), []string{file}),
+			chromedp.Click(hook("upload-submit")),
+			chromedp.WaitVisible(hook("evidence-row")),
+			chromedp.Navigate(base+"/"),
+			chromedp.WaitVisible(hook("readiness-chart")),
+		)
+		if withEvidence := text("readiness-overall"); withEvidence == after {
+			t.Fatalf("readiness did not change with evidence: %q", withEvidence)
+		} else {
+			t.Logf("readiness with evidence %s", withEvidence)
+		}
 		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)

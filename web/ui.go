@@ -92,7 +92,7 @@ func (s *Server) uiError(w http.ResponseWriter, r *http.Request, c *call, err er
 		s.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
 	}
 	page := Page{Title: p.Title, Data: p}
-	if c != nil && c.Session != nil {
+	if c != nil && c.Session != nil && !c.Session.MFAPending {
 		page.User, page.Role, page.CSRF = c.Session.User.Email, c.Session.Role, c.Session.CSRFToken
 	}
 	if rerr := s.render(w, p.Status, "error.html", page); rerr != nil {

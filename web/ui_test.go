@@ -193,6 +193,29 @@ func TestUILoginWithTOTP(t *testing.T) {
 	})
 }
 
+func TestUICancelAtTOTP(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		e := newUIEnv(t, db)
+		e.seedOrg("Acme", "ana@acme.test", testPassword)
+		b := e.browser()
+		b.login("ana@acme.test", testPassword)
+		p := b.submit("/account/totp", "/account/totp/begin", url.Values{})
+		code, _ := totp.GenerateCode(p.hook("totp-secret"), time.Now())
+		b.submit("/account/totp", "/account/totp/confirm", url.Values{"code": {code}})
+
+		// A half-finished login can be abandoned, and then opens nothing.
+		quitter := e.browser()
+		quitter.login("ana@acme.test", testPassword)
+		quitter.get("/login/totp").want(t, 200, "totp-cancel")
+		if p := quitter.submit("/login/totp", "/logout", url.Values{}); p.Status != 303 || quitter.cookie() != "" {
+			t.Errorf("cancel at the TOTP step: %d, cookie %q", p.Status, quitter.cookie())
+		}
+		if _, at := quitter.follow("/login/totp"); !strings.HasPrefix(at, "/login?") {
+			t.Errorf("after cancelling, /login/totp led to %s", at)
+		}
+	})
+}
+
 func TestUILockout(t *testing.T) {
 	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
 		e := newUIEnv(t, db)
