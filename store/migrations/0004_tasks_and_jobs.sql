@@ -45,6 +45,7 @@ CREATE TABLE task_rules (
     description  TEXT NOT NULL DEFAULT '',
     cadence      TEXT NOT NULL,
     start_on     TIMESTAMPTZ NOT NULL,
+    from_on      TIMESTAMPTZ NOT NULL,           -- occurrences due before this are not generated
     owner_id     TEXT REFERENCES users(id) ON DELETE SET NULL,
     active       BOOLEAN NOT NULL DEFAULT TRUE,
     created_at   TIMESTAMPTZ NOT NULL,
