@@ -35,6 +35,7 @@ import (
 	"github.com/bradleyjkemp/sigma-go/evaluator"
 
 	"github.com/attest-hq/attest/detect"
+	"github.com/attest-hq/attest/detect/event"
 	"github.com/attest-hq/attest/detect/ingest"
 	"github.com/attest-hq/attest/detect/sigma"
 )
@@ -46,6 +47,7 @@ func main() {
 	want := flag.Int("rules", 100, "number of rules")
 	skipSigmaGo := flag.Bool("attest-only", false, "skip sigma-go")
 	cpuprofile := flag.String("cpuprofile", "", "write an Attest CPU profile here")
+	compare := flag.Bool("compare", false, "only compare both engines' matches event by event on the pool")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -55,6 +57,13 @@ func main() {
 		}
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
+	}
+	if *compare {
+		if err := compareEngines(*pool, *sigmaDir, *want); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*events, *pool, *sigmaDir, *want, *skipSigmaGo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -165,8 +174,10 @@ func runAttest(rs *sigma.RuleSet, lines [][]byte, n int) (float64, detect.Stats,
 	}
 	start := time.Now()
 	// Two passes (1/3 and 2/3 of the events) to see whether memory grows.
-	for pass, count := range []int{n / 3, n - n/3} {
-		r, err := ingest.NewReader(&cycler{lines: lines, n: count}, ingest.Options{Format: 0})
+	// The second pass continues the same stream, so both engines see the
+	// same events.
+	for pass, span := range [][2]int{{0, n / 3}, {n / 3, n}} {
+		r, err := ingest.NewReader(&cycler{lines: lines, i: span[0], n: span[1]}, ingest.Options{Format: 0})
 		if err != nil {
 			return 0, detect.Stats{}, heap, err
 		}
@@ -431,4 +442,53 @@ func generate(n int) [][]byte {
 		out[i] = append([]byte(line), '\n')
 	}
 	return out
+}
+
+// compareEngines reports, per rule, events on which the engines disagree.
+func compareEngines(poolSize int, sigmaDir string, want int) error {
+	rules, err := collectRules(sigmaDir, want)
+	if err != nil {
+		return err
+	}
+	rs := sigma.NewRuleSet()
+	evals := map[string]*evaluator.RuleEvaluator{}
+	for _, r := range rules {
+		rs.Add(r.path, r.data)
+		pr, err := sigmago.ParseRule(r.data)
+		if err != nil {
+			return err
+		}
+		evals[pr.Title] = evaluator.ForRule(pr)
+	}
+	rs.Compile()
+	m := rs.NewMatcher()
+	diffs := map[string]int{}
+	var example = map[string]string{}
+	for _, line := range generate(poolSize) {
+		var ev event.Event
+		if err := ingest.Parse(event.SourceCloudTrail, bytes.TrimSpace(line), &ev, time.Time{}); err != nil {
+			return err
+		}
+		ours := map[string]bool{}
+		for _, r := range m.Match(&ev) {
+			ours[r.Title] = true
+		}
+		var raw map[string]any
+		json.Unmarshal(line, &raw)
+		flat := map[string]any{}
+		flatten("", raw, flat)
+		for title, e := range evals {
+			res, _ := e.Matches(context.Background(), flat)
+			if res.Match != ours[title] {
+				key := fmt.Sprintf("%s (attest %v, sigma-go %v)", title, ours[title], res.Match)
+				diffs[key]++
+				example[key] = string(line)
+			}
+		}
+	}
+	for k, n := range diffs {
+		fmt.Printf("%d× %s\n  e.g. %.400s\n", n, k, example[k])
+	}
+	fmt.Printf("%d rules compared over %d events; %d disagreements\n", len(evals), poolSize, len(diffs))
+	return nil
 }
