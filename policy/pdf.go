@@ -54,8 +54,8 @@ func WritePDF(w io.Writer, ex Export) error {
 		pdf.MultiCell(0, 6.5, tr(fmt.Sprintf("%d. %s (version %d)", i+1, d.Version.Title, d.Version.Number)), "", "L", false)
 	}
 	for _, d := range ex.Documents {
+		pdf.AddPage() // prints the previous page's footer first
 		r.footer = d.Version.Title + " v" + fmt.Sprint(d.Version.Number)
-		pdf.AddPage()
 		pdf.Bookmark(tr(d.Version.Title), 0, -1)
 		r.facts(d.Facts())
 		doc, src := parseMarkdown(d.Version.Content)
