@@ -49,6 +49,7 @@ var commands = []command{
 	{"detect", "run detection rules over log files", runDetect},
 	{"rules check", "load detection rules and report each", runRulesCheck},
 	{"scan pii", "find personal data in files and databases", runScanPII},
+	{"policy export", "export published policies as HTML or PDF", runPolicyExport},
 }
 
 // usageError marks a mistake in how the command was called (exit code 2).
