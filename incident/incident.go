@@ -131,8 +131,10 @@ func ParseTime(field, s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC().Truncate(time.Microsecond), nil
 	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02"} { // the last two as UTC, as forms send them
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
 	}
 	return time.Time{}, attest.Invalid(field, fmt.Sprintf("%q is not a time like 2026-03-31T14:05:00Z or a date", s))
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -444,5 +446,131 @@ func TestIncidentAPI(t *testing.T) {
 				t.Errorf("no %s in the audit log", a)
 			}
 		}
+	})
+}
+
+// TestRegisterPages walks the register pages through the real mux with
+// browser sessions: forms, bad input shown on the page, and the
+// data-test-id hooks the browser tests rely on.
+func TestRegisterPages(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		// The world's users still owe a new password, which every page
+		// would ask for first.
+		must(t, db.InTx(t.Context(), w.users[attest.RoleOwner], func(tx *store.Tx) error {
+			_, err := tx.ExecContext(t.Context(), "UPDATE users SET must_change_password = $1", false)
+			return err
+		}))
+		type pg struct {
+			status   int
+			body     string
+			location string
+		}
+		as := func(role attest.Role, method, path string, form url.Values) pg {
+			t.Helper()
+			resp, body := w.page(role, method, path, form)
+			return pg{resp.StatusCode, string(body), resp.Header.Get("Location")}
+		}
+		has := func(p pg, hooks ...string) {
+			t.Helper()
+			for _, h := range hooks {
+				if !strings.Contains(p.body, `data-test-id="`+h+`"`) {
+					t.Fatalf("no data-test-id=%q (status %d)\n%s", h, p.status, trim([]byte(p.body)))
+				}
+			}
+		}
+		admin := attest.RoleAdmin
+
+		// People: a bad import shows every row error and adds nobody.
+		p := as(admin, "POST", "/people/import", url.Values{"csv": {"email,name,start_date\na@acme.example,A,2026-02-30\na@acme.example,B,\n"}})
+		if p.status != 400 {
+			t.Fatalf("bad import: %d", p.status)
+		}
+		has(p, "import-errors", "import-error", "import-csv")
+		if strings.Count(p.body, `data-test-id="import-error"`) != 2 {
+			t.Fatalf("want two row errors:\n%s", p.body)
+		}
+		p = as(admin, "POST", "/people/import", url.Values{"csv": {"email,name,department\nana@acme.example,Ana,Eng\n"}})
+		if p.status != 303 {
+			t.Fatalf("good import: %d %s", p.status, trim([]byte(p.body)))
+		}
+		p = as(admin, "GET", "/people?department=Eng", nil)
+		has(p, "register-nav", "people-filters", "people-table", "person-row", "onboarding-progress", "person-form", "import-form")
+		p = as(admin, "POST", "/people", url.Values{"name": {"Bo"}, "email": {"bo@acme.example"}, "start_date": {"2026-02-30"}})
+		if p.status != 400 || !strings.Contains(p.body, `data-test-id="form-error"`) {
+			t.Fatalf("bad start date: %d", p.status)
+		}
+		p = as(admin, "POST", "/people", url.Values{"name": {"Bo"}, "email": {"bo@acme.example"}, "start_date": {time.Now().UTC().Format("2006-01-02")}})
+		if p.status != 303 || !strings.HasPrefix(p.location, "/people/per_") {
+			t.Fatalf("add person: %d %q", p.status, p.location)
+		}
+		personPath := strings.Split(p.location, "?")[0]
+		p = as(admin, "GET", personPath, nil)
+		has(p, "checklists", "checklist-onboarding", "complete-form", "complete-background_check", "training-form", "document-form", "person-edit")
+		item := regexp.MustCompile(`action="(/people/per_[a-z0-9]+/checklist/chk_[a-z0-9]+)"`).FindStringSubmatch(p.body)
+		if item == nil {
+			t.Fatal("no checklist form action")
+		}
+		if p = as(admin, "POST", item[1], url.Values{"note": {"done by HR"}}); p.status != 303 {
+			t.Fatalf("complete item: %d", p.status)
+		}
+		has(as(admin, "GET", personPath, nil), "item-done")
+		if p = as(admin, "POST", personPath, url.Values{"name": {"Bo"}, "start_date": {"2026-03-01"}, "end_date": {"2026-01-01"}}); p.status != 400 {
+			t.Fatalf("end before start: %d", p.status)
+		}
+		if p = as(attest.RoleViewer, "GET", "/people", nil); p.status != 403 {
+			t.Fatalf("viewer reads the roster: %d", p.status)
+		}
+
+		// Vendors with freshness badges.
+		if p = as(admin, "POST", "/vendors", url.Values{"name": {"Cloudy"}, "tier": {"high"}, "subprocessor": {"on"}}); p.status != 303 {
+			t.Fatalf("add vendor: %d %s", p.status, trim([]byte(p.body)))
+		}
+		vendorPath := strings.Split(p.location, "?")[0]
+		p = as(attest.RoleViewer, "GET", "/vendors?subprocessor=true", nil)
+		has(p, "vendor-table", "vendor-row", "subprocessor", "report-badge")
+		if strings.Contains(p.body, `data-test-id="vendor-form"`) {
+			t.Fatal("a viewer sees the add-vendor form")
+		}
+		has(as(admin, "GET", vendorPath, nil), "reports", "report-form", "reviews", "review-form")
+
+		// Risks: a likelihood of 7 is refused on the page; the heat map counts.
+		p = as(admin, "POST", "/risks", url.Values{"title": {"Stolen laptop"}, "likelihood": {"7"}, "impact": {"3"}})
+		if p.status != 400 || !strings.Contains(p.body, "likelihood") {
+			t.Fatalf("likelihood 7: %d", p.status)
+		}
+		if p = as(admin, "POST", "/risks", url.Values{"title": {"Stolen laptop"}, "likelihood": {"4"}, "impact": {"3"}, "controls": {"AC-NOPE"}}); p.status != 400 {
+			t.Fatalf("unknown control code: %d", p.status)
+		}
+		if p = as(admin, "POST", "/risks", url.Values{"title": {"Stolen laptop"}, "likelihood": {"4"}, "impact": {"3"}, "residual_likelihood": {"2"}, "controls": {"RA-01"}}); p.status != 303 {
+			t.Fatalf("add risk: %d %s", p.status, trim([]byte(p.body)))
+		}
+		p = as(attest.RoleViewer, "GET", "/risks", nil)
+		has(p, "heatmaps", "heatmap-inherent", "heatmap-residual", "risk-table", "risk-row")
+		if !strings.Contains(p.body, `data-test-id="cell-inherent-4-3" data-count="1"`) || !strings.Contains(p.body, `data-test-id="cell-residual-2-3" data-count="1"`) {
+			t.Fatalf("heat map cells:\n%s", p.body)
+		}
+		if p = as(admin, "POST", "/risk-assessments", url.Values{"title": {"Risk assessment 2026"}}); p.status != 303 {
+			t.Fatalf("assessment: %d", p.status)
+		}
+		has(as(attest.RoleAuditor, "GET", strings.Split(p.location, "?")[0], nil), "assessment-sha256", "assessment-intact", "snapshot-table")
+
+		// Incidents with their timeline.
+		if p = as(admin, "POST", "/incidents", url.Values{"title": {"Phished"}, "severity": {"sev2"}, "detected_at": {"2026-01-02T10:00"}}); p.status != 303 {
+			t.Fatalf("add incident: %d %s", p.status, trim([]byte(p.body)))
+		}
+		incPath := strings.Split(p.location, "?")[0]
+		if p = as(admin, "POST", incPath+"/timeline", url.Values{"what": {"Sessions revoked"}}); p.status != 303 {
+			t.Fatalf("timeline: %d", p.status)
+		}
+		if p = as(admin, "POST", incPath, url.Values{"status": {"closed"}, "severity": {"sev2"}}); p.status != 400 {
+			t.Fatalf("close without lessons: %d", p.status)
+		}
+		p = as(attest.RoleAuditor, "GET", incPath, nil)
+		has(p, "timeline", "timeline-entry", "incident-status")
+		if strings.Count(p.body, `data-test-id="timeline-entry"`) != 2 {
+			t.Fatalf("timeline entries:\n%s", p.body)
+		}
+		has(as(admin, "GET", "/incidents", nil), "incident-table", "incident-row", "incident-form")
 	})
 }
