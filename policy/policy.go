@@ -165,3 +165,18 @@ func cadence(months int) string {
 	}
 	return fmt.Sprintf("at least every %d months", months)
 }
+
+// Label is the status in words.
+func (s Status) Label() string {
+	switch s {
+	case StatusDraft:
+		return "Draft"
+	case StatusInReview:
+		return "In review"
+	case StatusApproved:
+		return "Approved"
+	case StatusPublished:
+		return "Published"
+	}
+	return string(s)
+}
