@@ -60,7 +60,7 @@ func init() {
 }
 
 // lowerWord writes w lower-cased into dst (up to 32 bytes) and returns it.
-func lowerWord(dst *[32]byte, w []byte) []byte {
+func lowerWord(dst *[maxWordLen]byte, w []byte) []byte {
 	if len(w) > len(dst) {
 		return nil
 	}
@@ -73,10 +73,68 @@ func lowerWord(dst *[32]byte, w []byte) []byte {
 	return dst[:len(w)]
 }
 
+// wordInfo is what one word says: the types it names, or that it is negative.
+type wordInfo struct {
+	word  string
+	types typeSet
+	neg   bool
+}
+
+// wordTable is an open-addressing hash table of keywords and negative words:
+// context is read for many candidates, and a plain map's string hashing was a
+// fifth of the scan's time.
+var wordTable [2048]wordInfo
+
+const maxWordLen = 32
+
+func wordHash(w []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range w {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}
+
+func addWord(w string, types typeSet, neg bool) {
+	i := int(wordHash([]byte(w))) & (len(wordTable) - 1)
+	for wordTable[i].word != "" && wordTable[i].word != w {
+		i = (i + 1) & (len(wordTable) - 1)
+	}
+	e := &wordTable[i]
+	e.word = w
+	e.types |= types
+	e.neg = e.neg || neg
+}
+
+// lookupWord finds a lower-case word.
+func lookupWord(w []byte) (typeSet, bool) {
+	i := int(wordHash(w)) & (len(wordTable) - 1)
+	for {
+		e := &wordTable[i]
+		if e.word == "" {
+			return 0, false
+		}
+		if e.word == string(w) {
+			return e.types, e.neg
+		}
+		i = (i + 1) & (len(wordTable) - 1)
+	}
+}
+
+func init() {
+	for w, t := range keywords {
+		addWord(w, t, false)
+	}
+	for w := range negativeWords {
+		addWord(w, 0, true)
+	}
+}
+
 // scanWords feeds ctx with the words of text. Two-word phrases ("social
 // security", "national insurance", "date of birth") are checked as one word.
+// Words starting with a digit are never keywords and are passed over.
 func scanWords(text []byte, ctx *ctxInfo) {
-	var buf, prevBuf [32]byte
+	var buf, prevBuf [maxWordLen]byte
 	var prev []byte
 	i := 0
 	for i < len(text) {
@@ -90,17 +148,18 @@ func scanWords(text []byte, ctx *ctxInfo) {
 		if s == i {
 			break
 		}
-		w := lowerWord(&buf, text[s:i])
-		if w == nil {
+		if isDigit(text[s]) || i-s > maxWordLen {
 			prev = nil
 			continue
 		}
-		if k := keywords[string(w)]; k != 0 {
+		w := lowerWord(&buf, text[s:i])
+		k, neg := lookupWord(w)
+		if k != 0 {
 			ctx.pos |= k
 			ctx.near = k
 			ctx.nearNeg = false
 		}
-		if negativeWords[string(w)] {
+		if neg {
 			ctx.neg = true
 			ctx.nearNeg = true
 			ctx.near = 0
@@ -123,39 +182,122 @@ const (
 	windowAfter  = 24
 )
 
-// contextAround reads the words on the same line within the window around
-// buf[start:end]. lo is the lowest index that may be read.
-func contextAround(buf []byte, start, end, lo int) ctxInfo {
-	var ctx ctxInfo
-	s := start
-	for s > lo && start-s < windowBefore && buf[s-1] != '\n' {
-		s--
+// wordHit is a keyword, phrase or negative word found in the buffer.
+type wordHit struct {
+	start, end int
+	types      typeSet
+	neg        bool
+}
+
+// wordCache reads the words of one buffer once, as candidates ask for their
+// context windows in increasing order, and keeps the meaningful ones; close
+// candidates (a log line holds several) share the reading.
+type wordCache struct {
+	hits    []wordHit
+	first   int // hits before this are behind every later window
+	scanned int // buf[:scanned] has been read, up to a word boundary
+	prev    [maxWordLen]byte
+	prevLen int
+	prevEnd int // -1 when there is no previous word to pair with
+}
+
+// read records the meaningful words of buf[from:to] (from and to are word
+// boundaries).
+func (c *wordCache) read(buf []byte, from, to int) {
+	var low [maxWordLen]byte
+	i := from
+	for i < to {
+		for i < to && !isAlnum(buf[i]) {
+			if buf[i] == '\n' {
+				c.prevEnd = -1
+			}
+			i++
+		}
+		s := i
+		for i < to && isAlnum(buf[i]) {
+			i++
+		}
+		if s == i {
+			break
+		}
+		if isDigit(buf[s]) || i-s > maxWordLen {
+			c.prevEnd = -1
+			continue
+		}
+		w := lowerWord(&low, buf[s:i])
+		k, neg := lookupWord(w)
+		if c.prevEnd >= 0 && c.prevEnd >= s-3 {
+			if p := phrase(c.prev[:c.prevLen], w); p != 0 {
+				k |= p
+			}
+		}
+		if k != 0 || neg {
+			c.hits = append(c.hits, wordHit{s, i, k, neg})
+		}
+		c.prev = low
+		c.prevLen = len(w)
+		c.prevEnd = i
 	}
-	// Do not start in the middle of a word: it would read a different word.
-	if s > lo && buf[s-1] != '\n' {
-		for s < start && isAlnum(buf[s]) {
-			s++
+}
+
+// around returns the context of the candidate buf[start:end]: the words on
+// its line within windowBefore bytes before and windowAfter bytes after.
+func (c *wordCache) around(buf []byte, start, end int) ctxInfo {
+	ws := start
+	for ws > 0 && start-ws < windowBefore && buf[ws-1] != '\n' {
+		ws--
+	}
+	if ws > 0 && buf[ws-1] != '\n' {
+		for ws < start && isAlnum(buf[ws]) { // do not start inside a word
+			ws++
 		}
 	}
-	scanWords(buf[s:start], &ctx)
+	we := end
+	for we < len(buf) && we-end < windowAfter && buf[we] != '\n' {
+		we++
+	}
+	if we < len(buf) && buf[we] != '\n' {
+		for we > end && isAlnum(buf[we-1]) {
+			we--
+		}
+	}
+	if c.scanned < ws {
+		c.scanned = ws
+		c.prevEnd = -1
+	}
+	if we > c.scanned {
+		c.read(buf, c.scanned, we)
+		c.scanned = we
+	}
+	for c.first < len(c.hits) && c.hits[c.first].start < ws {
+		c.first++
+	}
+	var ctx, after ctxInfo
+	for _, h := range c.hits[c.first:] {
+		if h.end > we {
+			break
+		}
+		switch {
+		case h.end <= start:
+			if h.types != 0 {
+				ctx.pos |= h.types
+				ctx.near, ctx.nearNeg = h.types, false
+			}
+			if h.neg {
+				ctx.neg, ctx.near, ctx.nearNeg = true, 0, true
+			}
+		case h.start >= end:
+			after.pos |= h.types
+			after.neg = after.neg || h.neg
+		}
+	}
 	near, nearNeg := ctx.near, ctx.nearNeg
-	e := end
-	for e < len(buf) && e-end < windowAfter && buf[e] != '\n' {
-		e++
-	}
-	if e < len(buf) && buf[e] != '\n' {
-		for e > end && isAlnum(buf[e-1]) {
-			e--
-		}
-	}
-	after := ctxInfo{}
-	scanWords(buf[end:e], &after)
 	ctx.pos |= after.pos
 	ctx.neg = ctx.neg || after.neg
-	ctx.near, ctx.nearNeg = near, nearNeg
 	if near == 0 && !nearNeg {
-		ctx.near, ctx.nearNeg = after.pos, after.neg && after.pos == 0
+		near, nearNeg = after.pos, after.neg && after.pos == 0
 	}
+	ctx.near, ctx.nearNeg = near, nearNeg
 	return ctx
 }
 
@@ -180,7 +322,7 @@ func nameContext(name string) ctxInfo {
 			joined = append(joined, name[i])
 		}
 	}
-	var buf [32]byte
+	var buf [maxWordLen]byte
 	if w := lowerWord(&buf, joined); w != nil {
 		ctx.pos |= keywords[string(w)]
 	}

@@ -2,6 +2,8 @@ package pii
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -81,11 +83,10 @@ type hintFunc func(pos int) ctxInfo
 // Matches never start before lo (the end of the previous match). It returns
 // where scanning stopped (a skipped token may run past to) and the new lo.
 func (d *detector) scan(buf []byte, from, to, lo int, hint hintFunc, emit func(match)) (next, floor int) {
+	var st scanState
 	i := from
 	for i < to {
-		for i < to && class[buf[i]]&clTrigger == 0 {
-			i++
-		}
+		i = nextTrigger(buf, i, to)
 		if i >= to {
 			break
 		}
@@ -95,7 +96,7 @@ func (d *detector) scan(buf []byte, from, to, lo int, hint hintFunc, emit func(m
 		if buf[i] == '@' {
 			m, ok = d.email(buf, i, lo)
 		} else {
-			m, ok, skip = d.numeric(buf, i, lo, hint)
+			m, ok, skip = d.numeric(buf, i, lo, &st, hint)
 		}
 		if ok {
 			emit(m)
@@ -105,6 +106,35 @@ func (d *detector) scan(buf []byte, from, to, lo int, hint hintFunc, emit func(m
 		}
 	}
 	return i, lo
+}
+
+// Eight bytes at a time (SWAR): a mask with the high bit set in each byte
+// that is a digit, and in the lowest '@' byte.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+func triggerMask(x uint64) uint64 {
+	t := x & (lo8 * 127)
+	digits := (lo8*(127+'9'+1) - t) & ^x & (t + lo8*(127-('0'-1))) & hi8
+	y := x ^ (lo8 * '@')
+	at := (y - lo8) & ^y & hi8
+	return digits | at
+}
+
+// nextTrigger returns the index of the first digit or '@' in buf[i:to], or to.
+func nextTrigger(buf []byte, i, to int) int {
+	for i+8 <= to {
+		if m := triggerMask(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < to && class[buf[i]]&clTrigger == 0 {
+		i++
+	}
+	return i
 }
 
 // skipToken returns the end of the identifier-like token at i (letters,
@@ -153,10 +183,21 @@ func rightOK(buf []byte, e int) bool {
 	if isAlnum(c) || c == '_' || c == '@' {
 		return false
 	}
-	if (c == '.' || c == '-' || c == '/') && e+1 < len(buf) && isDigit(buf[e+1]) {
-		return false
+	if e+1 < len(buf) {
+		switch c {
+		case '.':
+			return !isDigit(buf[e+1])
+		case '-', '/':
+			return !isAlnum(buf[e+1]) // 12345678-e89b-... is a UUID
+		}
 	}
 	return true
+}
+
+// scanState is the scratch space of one scan call.
+type scanState struct {
+	cands candList
+	words wordCache
 }
 
 // candidate is a validated shape before context decides its confidence.
@@ -187,12 +228,12 @@ const (
 )
 
 // choose scores the candidates with their context and returns the best.
-func (d *detector) choose(buf []byte, l *candList, hint hintFunc) (match, bool) {
+func (d *detector) choose(buf []byte, l *candList, words *wordCache, hint hintFunc) (match, bool) {
 	s, e := l.c[0].start, l.c[0].end
 	for _, c := range l.c[1:l.n] {
 		s, e = min(s, c.start), max(e, c.end)
 	}
-	ctx := contextAround(buf, s, e, 0)
+	ctx := words.around(buf, s, e)
 	if hint != nil {
 		ctx = ctx.or(hint(s))
 	}
@@ -237,7 +278,7 @@ func (d *detector) choose(buf []byte, l *candList, hint hintFunc) (match, bool) 
 
 // numeric handles a digit trigger at i. skip is where to resume when nothing
 // matched.
-func (d *detector) numeric(buf []byte, i, lo int, hint hintFunc) (m match, ok bool, skip int) {
+func (d *detector) numeric(buf []byte, i, lo int, st *scanState, hint hintFunc) (m match, ok bool, skip int) {
 	if i > 0 && isDigit(buf[i-1]) {
 		// Inside a digit run already judged (the buffer started mid-run).
 		return match{}, false, skipToken(buf, i)
@@ -254,21 +295,22 @@ func (d *detector) numeric(buf []byte, i, lo int, hint hintFunc) (m match, ok bo
 	if j-i > 19 && k != 2 { // only an IBAN has a longer digit run
 		return match{}, false, skipToken(buf, i)
 	}
-	var l candList
+	l := &st.cands
+	l.n = 0
 	if nearColon(buf, i, j) {
-		d.ipv6(buf, i, lo, &l)
+		d.ipv6(buf, i, lo, l)
 	}
 	if k > 0 {
 		if k <= 2 && isUpper(buf[i-1]) && (k == 1 || isUpper(buf[i-2])) && leftOK(buf, i-k) {
-			d.lettered(buf, i, k, &l)
+			d.lettered(buf, i, k, l)
 		}
 	} else {
-		d.digitsFirst(buf, i, lo, &l)
+		d.digitsFirst(buf, i, lo, l)
 	}
 	if l.n == 0 {
 		return match{}, false, skipToken(buf, i)
 	}
-	if m, ok := d.choose(buf, &l, hint); ok {
+	if m, ok := d.choose(buf, l, &st.words, hint); ok {
 		return m, true, m.end
 	}
 	return match{}, false, skipToken(buf, i)
@@ -1021,7 +1063,7 @@ func (d *detector) email(buf []byte, at, lo int) (match, bool) {
 			return match{}, false
 		}
 	}
-	var low [32]byte
+	var low [maxWordLen]byte
 	if fileExtensions[string(lowerWord(&low, tld))] || string(buf[s:at]) == "git" {
 		return match{}, false
 	}
@@ -1045,7 +1087,7 @@ var fileExtensions = map[string]bool{"png": true, "jpg": true, "jpeg": true, "gi
 
 // exampleDomain reports reserved documentation domains (RFC 2606).
 func exampleDomain(dom []byte) bool {
-	var low [32]byte
+	var low [maxWordLen]byte
 	lw := dom
 	if len(dom) > 32 {
 		lw = dom[len(dom)-32:]

@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -181,6 +182,22 @@ func TestRedact(t *testing.T) {
 		}
 		if strings.Contains(redact(tt.typ, []byte(tt.in)), tt.in[:len(tt.in)/2]) {
 			t.Errorf("redact(%q) shows the value's first half", tt.in)
+		}
+	}
+}
+
+func TestNextTrigger(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 19; pos++ {
+			buf := bytes.Repeat([]byte{'x'}, 20)
+			buf[pos] = byte(c)
+			want := 20
+			if class[c]&clTrigger != 0 {
+				want = pos
+			}
+			if got := nextTrigger(buf, 0, 20); got != want {
+				t.Fatalf("byte %#x at %d: got %d, want %d", c, pos, got, want)
+			}
 		}
 	}
 }

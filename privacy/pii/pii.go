@@ -52,10 +52,31 @@ var AllTypes = []Type{Email, Phone, CreditCard, USSSN, USITIN, CASIN, UKNINO, IB
 type typeSet uint16
 
 func (t Type) bit() typeSet {
-	for i, a := range AllTypes {
-		if a == t {
-			return 1 << i
-		}
+	switch t {
+	case Email:
+		return 1 << 0
+	case Phone:
+		return 1 << 1
+	case CreditCard:
+		return 1 << 2
+	case USSSN:
+		return 1 << 3
+	case USITIN:
+		return 1 << 4
+	case CASIN:
+		return 1 << 5
+	case UKNINO:
+		return 1 << 6
+	case IBAN:
+		return 1 << 7
+	case USDriversLicense:
+		return 1 << 8
+	case PassportNumber:
+		return 1 << 9
+	case DateOfBirth:
+		return 1 << 10
+	case IPAddress:
+		return 1 << 11
 	}
 	return 0
 }
