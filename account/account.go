@@ -327,6 +327,13 @@ func SetPassword(ctx context.Context, tx *store.Tx, userID, password string) err
 	if err != nil {
 		return err
 	}
+	return SetPasswordHash(ctx, tx, userID, hash)
+}
+
+// SetPasswordHash is SetPassword for a hash computed before the
+// transaction (argon2 is slow on purpose; the write lock need not wait).
+// The change is recorded in every org the user belongs to.
+func SetPasswordHash(ctx context.Context, tx *store.Tx, userID, hash string) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3", hash, false, userID); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
@@ -335,5 +342,5 @@ func SetPassword(ctx context.Context, tx *store.Tx, userID, password string) err
 	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = $1", userID); err != nil {
 		return fmt.Errorf("end sessions: %w", err)
 	}
-	return tx.Record(ctx, "user.password", "user", userID, nil, nil)
+	return recordInUserOrgs(ctx, tx, userID, "user.password", nil)
 }

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,6 +206,20 @@ func (tx *Tx) Now() time.Time { return tx.now }
 
 // Dialect reports the engine in use, for the rare query that differs.
 func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
+
+// Lock takes a named lock held until the transaction ends, for checks that
+// must not race across instances (first-run set-up). On PostgreSQL it is a
+// transaction-level advisory lock; SQLite's IMMEDIATE transactions already
+// serialise every writer.
+func (tx *Tx) Lock(ctx context.Context, name string) error {
+	if tx.db.dialect != Postgres {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64()))
+	return err
+}
 
 // InTx runs fn in a transaction on behalf of actor and commits when fn
 // returns nil. fn must call tx.Record for each change so the audit entry

@@ -98,8 +98,11 @@ func (s *Server) createFirstOrg(ctx context.Context, orgName, email, password, c
 	var secret string
 	var sess account.Session
 	err = s.db.InTx(ctx, attest.Actor{Email: email, Via: "setup"}, func(tx *store.Tx) error {
-		// Checked again inside the transaction: two set-ups racing must
-		// not both win.
+		// Checked again inside the transaction, under a lock held across
+		// instances: two set-ups racing must not both win.
+		if err := tx.Lock(ctx, "first-run-setup"); err != nil {
+			return fmt.Errorf("lock set-up: %w", err)
+		}
 		n, err := account.CountOrgs(ctx, tx)
 		if err != nil {
 			return fmt.Errorf("count organisations: %w", err)
@@ -115,7 +118,7 @@ func (s *Server) createFirstOrg(ctx context.Context, orgName, email, password, c
 		if err != nil {
 			return err
 		}
-		if err := setOwnerPassword(ctx, tx, o.ID, m.ID, hash); err != nil {
+		if err := account.SetPasswordHash(ctx, tx, m.ID, hash); err != nil {
 			return err
 		}
 		if _, err := control.SeedLibrary(ctx, tx, o.ID); err != nil {
@@ -125,19 +128,6 @@ func (s *Server) createFirstOrg(ctx context.Context, orgName, email, password, c
 		return err
 	})
 	return secret, sess, err
-}
-
-// setOwnerPassword replaces the one-time password AddMember gave the first
-// owner with the one they chose. account.SetPassword cannot be used here:
-// it records through tx.Record, which needs the actor's org, and set-up's
-// actor has none until the org exists inside this same transaction.
-// TODO(account): move into the account package (SetPassword recording in
-// each org of the user) and call that instead.
-func setOwnerPassword(ctx context.Context, tx *store.Tx, org attest.OrgID, userID, hash string) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3", hash, false, userID); err != nil {
-		return fmt.Errorf("set owner password: %w", err)
-	}
-	return tx.RecordIn(ctx, org, "user.password", "user", userID, nil, nil)
 }
 
 // --- login ---
