@@ -85,6 +85,9 @@ func timePtr(t sql.NullTime) *time.Time {
 
 // Filter narrows a policy listing; zero values match everything.
 type Filter struct {
+	// Status published matches every policy with a version in force (even
+	// while a new draft is in progress); draft, in_review and approved
+	// match the status of the working version.
 	Status  Status
 	Overdue *bool  // review overdue or not
 	Query   string // matched against the title, case-insensitively
@@ -125,7 +128,8 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter, now 
 	for _, pr := range ps {
 		p := assemble(pr, byPolicy[pr.ID], now)
 		switch {
-		case f.Status != "" && p.Status != f.Status:
+		case f.Status == StatusPublished && p.Published == nil,
+			f.Status != "" && f.Status != StatusPublished && (p.Working == nil || p.Working.Status != f.Status):
 			continue
 		case f.Overdue != nil && p.ReviewOverdue != *f.Overdue:
 			continue

@@ -425,3 +425,37 @@ func TestOrgIsolation(t *testing.T) {
 		}
 	})
 }
+
+func TestStatusFilter(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		o := newOrg(t, db, "acme")
+		org := o.owner.OrgID
+		run := func(actor attest.Actor, f func(ctx context.Context, tx *store.Tx) (policy.Policy, error)) policy.Policy {
+			return ok(as(t, db, actor, f))
+		}
+		pub := run(o.admin, func(ctx context.Context, tx *store.Tx) (policy.Policy, error) {
+			return policy.Create(ctx, tx, org, policy.New{TemplateID: "backup"})
+		})
+		for _, f := range []func(context.Context, *store.Tx, attest.OrgID, string) (policy.Policy, error){policy.Submit} {
+			run(o.admin, func(ctx context.Context, tx *store.Tx) (policy.Policy, error) { return f(ctx, tx, org, pub.ID) })
+		}
+		for _, f := range []func(context.Context, *store.Tx, attest.OrgID, string) (policy.Policy, error){policy.Approve, policy.Publish} {
+			run(o.owner, func(ctx context.Context, tx *store.Tx) (policy.Policy, error) { return f(ctx, tx, org, pub.ID) })
+		}
+		text := "# Backup Policy\n\nNew text.\n"
+		run(o.owner, func(ctx context.Context, tx *store.Tx) (policy.Policy, error) {
+			return policy.Update(ctx, tx, org, pub.ID, policy.Patch{Content: &text})
+		})
+		run(o.owner, func(ctx context.Context, tx *store.Tx) (policy.Policy, error) {
+			return policy.Create(ctx, tx, org, policy.New{TemplateID: "encryption"})
+		})
+		count := func(st policy.Status) int {
+			return len(ok(policy.List(ctx, db.Q(), org, policy.Filter{Status: st}, db.Now())))
+		}
+		// The backup policy is in force with a new draft; encryption is a draft only.
+		if count(policy.StatusPublished) != 1 || count(policy.StatusDraft) != 2 || count(policy.StatusInReview) != 0 || count("") != 2 {
+			t.Fatalf("published %d, draft %d, in review %d", count(policy.StatusPublished), count(policy.StatusDraft), count(policy.StatusInReview))
+		}
+	})
+}
