@@ -140,7 +140,7 @@ func TestUIPolicyPages(t *testing.T) {
 		p.want(t, 200, "policy-submit", "policy-diff-working")
 		p = owner.get(page + "/diff?from=1&to=2")
 		p.want(t, 200, "diff", "diff-add", "diff-delete", "diff-stats")
-		owner.get(page + "/diff?from=x").want(t, 400)
+		owner.get(page+"/diff?from=x").want(t, 400)
 		big := url.Values{"title": {"T"}, "content": {strings.Repeat("x", 256<<10+1)}}
 		owner.submit(page, page, big).want(t, 413, "form-error")
 
