@@ -82,7 +82,9 @@ type ChannelInput struct {
 	Enabled *bool
 }
 
-func channelAD(org attest.OrgID, id string) []byte { return []byte("channel:" + string(org) + ":" + id) }
+func channelAD(org attest.OrgID, id string) []byte {
+	return []byte("channel:" + string(org) + ":" + id)
+}
 
 // checkURL accepts an http(s) URL with a host and returns its hint.
 func checkURL(raw string) (string, error) {
@@ -313,7 +315,7 @@ type Delivery struct {
 // no-op, which is what keeps two schedulers from sending twice. It reports
 // whether a delivery was added.
 func QueueEmail(ctx context.Context, tx *store.Tx, org attest.OrgID, to string, m Message, dedupKey string) (bool, error) {
-	return queue(ctx, tx, org, Delivery{Channel: ChannelEmail, Target: to, Event: m.Event, Subject: m.Subject, Body: m.Text,
+	return queue(ctx, tx, org, &Delivery{Channel: ChannelEmail, Target: to, Event: m.Event, Subject: m.Subject, Body: m.Text,
 		TaskID: m.TaskID, dedupKey: dedupKey + "|email:" + strings.ToLower(to)})
 }
 
@@ -333,7 +335,7 @@ func QueueChannels(ctx context.Context, tx *store.Tx, org attest.OrgID, m Messag
 		if only == "" && (!c.Enabled || !slices.Contains(c.Events, m.Event)) {
 			continue
 		}
-		added, err := queue(ctx, tx, org, Delivery{Channel: c.Kind, ChannelID: c.ID, Target: c.Name + " (" + c.Target + ")",
+		added, err := queue(ctx, tx, org, &Delivery{Channel: c.Kind, ChannelID: c.ID, Target: c.Name + " (" + c.Target + ")",
 			Event: m.Event, Subject: m.Subject, Body: m.Text, TaskID: m.TaskID, dedupKey: dedupKey + "|channel:" + c.ID})
 		if err != nil {
 			return n, err
@@ -345,7 +347,24 @@ func QueueChannels(ctx context.Context, tx *store.Tx, org attest.OrgID, m Messag
 	return n, nil
 }
 
-func queue(ctx context.Context, tx *store.Tx, org attest.OrgID, d Delivery) (bool, error) {
+// QueueTest queues a test message to one channel, whatever events it
+// subscribes to, and returns the delivery.
+func QueueTest(ctx context.Context, tx *store.Tx, org attest.OrgID, channelID string) (Delivery, error) {
+	c, err := GetChannel(ctx, tx, org, channelID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	d := Delivery{Channel: c.Kind, ChannelID: c.ID, Target: c.Name + " (" + c.Target + ")", Event: EventTest,
+		Subject:  "Test message from Attest",
+		Body:     "If you can read this, reminders and digests will reach " + c.Name + ". Sent at the request of " + tx.Actor().Name() + ".",
+		dedupKey: "test:" + attest.NewID("t")}
+	if _, err := queue(ctx, tx, org, &d); err != nil {
+		return Delivery{}, err
+	}
+	return d, nil
+}
+
+func queue(ctx context.Context, tx *store.Tx, org attest.OrgID, d *Delivery) (bool, error) {
 	d.ID, d.OrgID, d.Status, d.CreatedAt, d.UpdatedAt = attest.NewID("dlv"), org, StatusQueued, tx.Now(), tx.Now()
 	if len(d.Subject) > 300 {
 		d.Subject = d.Subject[:300]

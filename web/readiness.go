@@ -9,6 +9,7 @@ import (
 	"github.com/attest-hq/attest/control"
 	"github.com/attest-hq/attest/evidence"
 	"github.com/attest-hq/attest/framework"
+	"github.com/attest-hq/attest/task"
 )
 
 // readiness gathers what scoring needs (scope, controls, evidence
@@ -33,11 +34,15 @@ func (s *Server) readiness(ctx context.Context, org attest.OrgID) (control.Readi
 	}
 	fw, _ := cat.Framework(control.FrameworkID)
 	now := s.db.Now()
+	overdue, err := task.OverdueByControl(ctx, s.db.Q(), org, now)
+	if err != nil {
+		return control.Readiness{}, err
+	}
 	states := make([]control.ControlState, len(cs))
 	for i, c := range cs {
 		sum := ev[c.ID]
 		states[i] = control.ControlState{Control: c, EvidenceCount: sum.Count,
-			EvidenceStale: sum.Count > 0 && !evidence.Fresh(c.Frequency, sum.Newest, now)}
+			EvidenceStale: sum.Count > 0 && !evidence.Fresh(c.Frequency, sum.Newest, now), OverdueTasks: overdue[c.ID]}
 	}
 	return control.ComputeReadiness(fw, o.Scope, states)
 }
