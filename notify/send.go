@@ -219,7 +219,13 @@ func (s *Sender) post(ctx context.Context, target string, body []byte) error {
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 	if resp.StatusCode/100 != 2 {
-		err := fmt.Errorf("%s answered %d %s: %s", req.URL.Host, resp.StatusCode, http.StatusText(resp.StatusCode), strings.TrimSpace(string(snippet)))
+		// The start of the answer, on one line, says what the target
+		// objected to without flooding the delivery log.
+		said := strings.Join(strings.Fields(string(snippet)), " ")
+		if len(said) > 200 {
+			said = said[:200] + "…"
+		}
+		err := fmt.Errorf("%s answered %d %s: %s", req.URL.Host, resp.StatusCode, http.StatusText(resp.StatusCode), said)
 		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusUnauthorized ||
 			resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest {
 			// The target will not change its mind by itself; a person

@@ -7,12 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/attest-hq/attest/account"
 	"github.com/attest-hq/attest/evidence/blob"
+	"github.com/attest-hq/attest/jobs"
+	"github.com/attest-hq/attest/notify"
+	"github.com/attest-hq/attest/task"
 	"github.com/attest-hq/attest/web"
 )
 
@@ -65,6 +69,10 @@ func runServe(e *env, args []string) error {
 		}
 		maxUpload = int64(n) << 20
 	}
+	smtpCfg, err := smtpFromEnv(e)
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(web.Config{DB: db, Sealer: kr, Blobs: blobs, Log: log, SecureCookies: secure, MaxUpload: maxUpload})
 	if err != nil {
 		return err
@@ -87,23 +95,60 @@ func runServe(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "First run: open %s/setup to create your organisation.\n", url)
 	}
 
+	// Background work (the task sweep, reminders and digests, their
+	// deliveries) shares the server's lifetime; several instances on one
+	// PostgreSQL split the jobs between them without doubling any.
+	publicURL := e.getenv("ATTEST_PUBLIC_URL")
+	if publicURL == "" {
+		publicURL = url
+	}
+	host, _ := os.Hostname()
+	runner := jobs.NewRunner(db, jobs.Options{Log: log})
+	runner.Handle(notify.JobKind, (&notify.Sender{DB: db, Sealer: kr, SMTP: smtpCfg, Hostname: host}).Deliver)
+	runner.Handle(task.SweepJob, (&task.Sweeper{DB: db, Email: smtpCfg != nil, BaseURL: publicURL, PendingAcks: task.PolicyPending, Log: log}).Run)
+	runner.Every(task.SweepJob, 5*time.Minute)
+	runner.Start(e.ctx)
+	if smtpCfg == nil {
+		log.Info("email reminders are off: set ATTEST_SMTP_URL and ATTEST_SMTP_FROM to send them")
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-errc:
 	case <-e.ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// Stop taking requests, then let running jobs finish, then close the
+	// database (deferred above).
+	if serveErr == nil {
+		if err := hs.Shutdown(shutdownCtx); err != nil {
+			runner.Stop(shutdownCtx)
+			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	if err := runner.Stop(shutdownCtx); err != nil {
+		log.Warn("background jobs did not finish in time; another instance or the next start retries them", "err", err)
+	}
+	if serveErr != nil {
+		return fmt.Errorf("serve: %w", serveErr)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// smtpFromEnv reads the mail settings; nil when email is not configured.
+func smtpFromEnv(e *env) (*notify.SMTP, error) {
+	raw := e.getenv("ATTEST_SMTP_URL")
+	if raw == "" {
+		return nil, nil
+	}
+	return notify.ParseSMTPURL(raw, e.getenv("ATTEST_SMTP_FROM"))
 }
 
 func isLoopback(a net.Addr) bool {
