@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,10 @@ type Alert struct {
 	Target   string    `json:"target,omitempty"`
 	SourceIP string    `json:"source_ip,omitempty"`
 	Org      string    `json:"org,omitempty"`
+	// Samples are the raw records of the group's first events, at most
+	// Config.SampleEvents of them (none by default), each cut to
+	// Config.SampleBytes.
+	Samples []string `json:"samples,omitempty"`
 }
 
 // AlertSink receives alerts when their group closes. The engine calls Send
@@ -102,12 +107,45 @@ func (c *Collect) Send(_ context.Context, a Alert) error {
 
 // Suppression silences alerts an organisation has decided it does not want,
 // e.g. after triaging one as a false positive. Empty fields match anything;
-// Rule and Actor match exactly, or as a prefix when they end in '*'.
+// Rule and Actor match exactly, or as a prefix when they end in '*';
+// Network is an address or CIDR prefix the event's source IP must fall in.
 type Suppression struct {
-	Rule   string    `json:"rule,omitempty"`
-	Actor  string    `json:"actor,omitempty"`
-	Until  time.Time `json:"until,omitempty"` // zero: no expiry
-	Reason string    `json:"reason"`
+	ID      string    `json:"id,omitempty"` // the caller's name for it; Engine.SuppressedBy counts by position
+	Rule    string    `json:"rule,omitempty"`
+	Actor   string    `json:"actor,omitempty"`
+	Network string    `json:"network,omitempty"`
+	Until   time.Time `json:"until,omitempty"` // zero: no expiry
+	Reason  string    `json:"reason"`
+}
+
+// ParseNetwork reads a suppression network: an IP address (a single-host
+// prefix) or a CIDR prefix.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if p.Addr().Is4In6() {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+// inNetwork reports whether ip falls in prefix; an invalid prefix (no
+// network set) matches anything, an unparsable ip nothing.
+func inNetwork(prefix netip.Prefix, ip string) bool {
+	if !prefix.IsValid() {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	return prefix.Contains(a.Unmap())
 }
 
 func matchPattern(pat, s string) bool {
@@ -120,10 +158,39 @@ func matchPattern(pat, s string) bool {
 	return pat == s
 }
 
-// Matches reports whether s silences an alert for rule and actor at t.
+// Matches reports whether s silences an alert for rule and actor at t. A
+// suppression with a Network never matches here, since no address is
+// given; see MatchesFrom.
 func (s Suppression) Matches(rule, actor string, t time.Time) bool {
-	if !s.Until.IsZero() && t.After(s.Until) {
+	if s.Network != "" {
 		return false
 	}
-	return matchPattern(s.Rule, rule) && matchPattern(s.Actor, actor)
+	return s.MatchesFrom(rule, actor, "", t)
+}
+
+// MatchesFrom reports whether s silences an alert for rule and actor, from
+// source address ip, at t.
+func (s Suppression) MatchesFrom(rule, actor, ip string, t time.Time) bool {
+	var prefix netip.Prefix
+	if s.Network != "" {
+		p, err := ParseNetwork(s.Network)
+		if err != nil {
+			return false
+		}
+		prefix = p
+	}
+	return compiledSuppression{s: s, network: prefix}.matches(rule, actor, ip, t)
+}
+
+// compiledSuppression is a Suppression with its network parsed once.
+type compiledSuppression struct {
+	s       Suppression
+	network netip.Prefix
+}
+
+func (c compiledSuppression) matches(rule, actor, ip string, t time.Time) bool {
+	if !c.s.Until.IsZero() && t.After(c.s.Until) {
+		return false
+	}
+	return matchPattern(c.s.Rule, rule) && matchPattern(c.s.Actor, actor) && inNetwork(c.network, ip)
 }

@@ -28,7 +28,13 @@ type Config struct {
 	// oldest is sent early. Default 10,000.
 	MaxOpenGroups int
 	Sink          AlertSink
-	Suppressions  []Suppression
+	// Suppressions silence matching alerts; a suppression whose Network
+	// does not parse is an error of New.
+	Suppressions []Suppression
+	// SampleEvents keeps the raw records of up to this many events of each
+	// alert in Alert.Samples (0: none); SampleBytes cuts each (default 8 KiB).
+	SampleEvents int
+	SampleBytes  int
 }
 
 // Stats counts what an Engine did.
@@ -54,6 +60,8 @@ type Engine struct {
 	firings    []sigma.Firing
 	sinceSweep int
 	keyBuf     []byte
+	sups       []compiledSuppression
+	supCounts  []int64
 }
 
 type group struct {
@@ -74,11 +82,27 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Sink == nil {
 		cfg.Sink = &Collect{}
 	}
+	if cfg.SampleBytes <= 0 {
+		cfg.SampleBytes = 8 << 10
+	}
+	sups := make([]compiledSuppression, len(cfg.Suppressions))
+	for i, s := range cfg.Suppressions {
+		sups[i].s = s
+		if s.Network != "" {
+			p, err := ParseNetwork(s.Network)
+			if err != nil {
+				return nil, fmt.Errorf("detect: suppression %d: network %q is not an address or CIDR prefix", i, s.Network)
+			}
+			sups[i].network = p
+		}
+	}
 	e := &Engine{
 		cfg:        cfg,
 		matcher:    cfg.Rules.NewMatcher(),
 		correlator: sigma.NewCorrelator(),
 		open:       map[string]*group{},
+		sups:       sups,
+		supCounts:  make([]int64, len(sups)),
 	}
 	if !cfg.DisableBaselines {
 		e.base = baseline.New(cfg.Baseline)
@@ -92,6 +116,10 @@ func (e *Engine) Baseline() *baseline.Baseline { return e.base }
 
 // Stats returns the counts so far.
 func (e *Engine) Stats() Stats { return e.stats }
+
+// SuppressedBy returns how many alerts each suppression of Config
+// silenced, by position.
+func (e *Engine) SuppressedBy() []int64 { return append([]int64(nil), e.supCounts...) }
 
 // NewMatcher returns a matcher for Run's parallel stage.
 func (e *Engine) NewMatcher() *sigma.Matcher { return e.cfg.Rules.NewMatcher() }
@@ -211,20 +239,30 @@ func (e *Engine) ruleReason(ev *event.Event, r *sigma.Rule) string {
 	return reason
 }
 
-func (e *Engine) suppressed(rule, actor string, t time.Time) bool {
-	for _, s := range e.cfg.Suppressions {
-		if s.Matches(rule, actor, t) {
+func (e *Engine) suppressed(rule string, ev *event.Event) bool {
+	for i, s := range e.sups {
+		if s.matches(rule, ev.Actor, ev.SourceIP, ev.Time) {
+			e.supCounts[i]++
 			return true
 		}
 	}
 	return false
 }
 
+// sample copies ev's raw record for Alert.Samples, cut to SampleBytes.
+func (e *Engine) sample(ev *event.Event) string {
+	raw := ev.Raw
+	if len(raw) > e.cfg.SampleBytes {
+		raw = raw[:e.cfg.SampleBytes]
+	}
+	return string(raw)
+}
+
 // raise adds ev to the open alert of (rule, actor), or opens one. The
 // reason is built only for the first event of a group: most matches join
 // an open group, and words cost more than matching.
 func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, severity string, criteria []string, reason func() string) error {
-	if e.suppressed(rule, ev.Actor, ev.Time) {
+	if e.suppressed(rule, ev) {
 		e.stats.Suppressed++
 		return nil
 	}
@@ -234,6 +272,9 @@ func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, 
 			g.alert.Events++
 			if ev.Time.After(g.alert.LastTime) {
 				g.alert.LastTime = ev.Time
+			}
+			if len(g.alert.Samples) < e.cfg.SampleEvents {
+				g.alert.Samples = append(g.alert.Samples, e.sample(ev))
 			}
 			return nil
 		}
@@ -254,6 +295,9 @@ func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, 
 		Time: ev.Time, LastTime: ev.Time, Actor: ev.Actor, Reason: reason(), Events: 1, Kind: kind,
 		Source: ev.Source.String(), Action: ev.Action, Target: ev.Target, SourceIP: ev.SourceIP, Org: ev.Org,
 	}}
+	if e.cfg.SampleEvents > 0 {
+		e.open[key].alert.Samples = []string{e.sample(ev)}
+	}
 	return nil
 }
 
