@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -55,7 +56,13 @@ type Meta struct {
 	ContentType  string
 	EffectiveAt  time.Time // zero: the moment it is collected
 	SupersedesID string
+	// Source says where the item came from when a feature files it rather
+	// than a person: "policy:<id>", "task:<id>", "risk-assessment:<id>",
+	// "incident:<id>", later "check:<id>". Empty means a person wrote it.
+	Source string
 }
+
+var sourceRE = regexp.MustCompile(`^[a-z][a-z-]{1,30}:[A-Za-z0-9_.-]{1,80}$`)
 
 // maxNote caps a written note; longer material belongs in a file.
 const maxNote = 64 << 10
@@ -95,6 +102,8 @@ func (m *Meta) validate(now time.Time, kind string) error {
 		return attest.Invalid("effective_at", "cannot be in the future")
 	case !m.EffectiveAt.IsZero() && m.EffectiveAt.Year() < 2000:
 		return attest.Invalid("effective_at", "is implausibly old")
+	case m.Source != "" && !sourceRE.MatchString(m.Source):
+		return attest.Invalid("source", "must look like kind:id, e.g. policy:pol_123")
 	}
 	return nil
 }
@@ -105,7 +114,11 @@ func AddNote(ctx context.Context, tx *store.Tx, org attest.OrgID, controlID stri
 		return Item{}, err
 	}
 	sum := sha256.Sum256([]byte(m.Note))
-	it := Item{Kind: KindNote, Size: int64(len(m.Note)), SHA256: hex.EncodeToString(sum[:]), Source: "note"}
+	source := m.Source
+	if source == "" {
+		source = "note"
+	}
+	it := Item{Kind: KindNote, Size: int64(len(m.Note)), SHA256: hex.EncodeToString(sum[:]), Source: source}
 	return insert(ctx, tx, org, controlID, m, it)
 }
 

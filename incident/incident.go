@@ -507,7 +507,7 @@ func recordEvidence(ctx context.Context, tx *store.Tx, org attest.OrgID, id stri
 	if len(title) > 200 {
 		title = title[:200]
 	}
-	it, err := evidence.AddNote(ctx, tx, org, ctl, evidence.Meta{Title: title, Note: b.String()})
+	it, err := evidence.AddNote(ctx, tx, org, ctl, evidence.Meta{Title: title, Note: b.String(), Source: "incident:" + id})
 	if err != nil {
 		return fmt.Errorf("record %s as evidence: %w", id, err)
 	}

@@ -45,7 +45,7 @@ func fileEvidence(ctx context.Context, tx *store.Tx, org attest.OrgID, p Policy)
 		if !ok {
 			continue
 		}
-		if _, err := evidence.AddNote(ctx, tx, org, id, evidence.Meta{Title: title, Note: note.String(), EffectiveAt: tx.Now()}); err != nil {
+		if _, err := evidence.AddNote(ctx, tx, org, id, evidence.Meta{Title: title, Note: note.String(), EffectiveAt: tx.Now(), Source: "policy:" + p.ID}); err != nil {
 			return fmt.Errorf("file evidence of policy %s on control %s: %w", p.ID, code, err)
 		}
 	}

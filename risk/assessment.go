@@ -84,7 +84,7 @@ func Assess(ctx context.Context, tx *store.Tx, org attest.OrgID, title, summary 
 		if !ok {
 			continue // the org removed or never had this control
 		}
-		it, err := evidence.AddNote(ctx, tx, org, c.ID, evidence.Meta{Title: title + " (register snapshot)", Note: note})
+		it, err := evidence.AddNote(ctx, tx, org, c.ID, evidence.Meta{Title: title + " (register snapshot)", Note: note, Source: "risk-assessment:" + a.ID})
 		if err != nil {
 			return Assessment{}, fmt.Errorf("record assessment evidence on %s: %w", code, err)
 		}
