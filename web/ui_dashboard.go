@@ -10,6 +10,8 @@ import (
 	"github.com/attest-hq/attest/auditlog"
 	"github.com/attest-hq/attest/control"
 	"github.com/attest-hq/attest/evidence"
+	"github.com/attest-hq/attest/policy"
+	"github.com/attest-hq/attest/risk"
 	"github.com/attest-hq/attest/framework"
 	"github.com/attest-hq/attest/store"
 )
@@ -39,6 +41,7 @@ type dashboardPage struct {
 	CriteriaInScope int
 	Uncovered       int // in-scope criteria no control fully covers
 	Steps           []nextStep
+	ToAccept        int // policies the viewer still has to accept
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -92,23 +95,78 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
+	risks, err := s.riskStep(r, c)
+	if err != nil {
+		return err
+	}
+	policies, err := s.policiesStep(r, c)
+	if err != nil {
+		return err
+	}
+	mine, err := policy.ToAcceptFor(ctx, s.db.Q(), c.Actor.OrgID, c.Actor.UserID)
+	if err != nil {
+		return err
+	}
+	d.ToAccept = len(mine)
 	names := s.categoryNames(org.Scope)
 	notStarted := counts[control.StatusNotStarted]
 	d.Steps = []nextStep{
 		{Title: "Choose the scope", Link: "/settings", LinkText: "Scope and settings", Done: len(changed) > 0,
 			Detail: "Security is always in; decide whether Availability, Processing integrity, Confidentiality or Privacy apply. In scope now: " + names + "."},
-		{Title: "Assess your risks", Coming: true, Link: "/criteria#CC3", LinkText: "Risk-assessment criteria (CC3)",
-			Detail: "A risk register is coming in a later release. Until then, the CC3 criteria say what the auditor will ask for."},
+		risks,
 		{Title: "Give every control an owner and a status", Link: "/controls", LinkText: "Controls", Done: d.Unowned == 0 && notStarted == 0,
 			Detail: fmt.Sprintf("%s no owner and %d not started. Mark what does not apply with a reason.", countOf(d.Unowned, "control has", "controls have"), notStarted)},
-		{Title: "Publish policies", Coming: true,
-			Detail: "Policy templates, approvals and acknowledgements are coming in a later release."},
+		policies,
 		{Title: "Monitor: keep evidence current", Link: "/controls?status=implemented", LinkText: "Implemented controls", Done: unevidenced == 0 && counts[control.StatusImplemented] > 0,
 			Detail: countOf(unevidenced, "implemented control has", "implemented controls have") + " no current evidence. Automated checks are coming in a later release."},
 		{Title: "The audit", Coming: true,
 			Detail: "Audit periods, samples and the auditor's package are coming in a later release. The readiness above is how close you are."},
 	}
 	return s.show(w, r, c, http.StatusOK, "dashboard.html", "Dashboard", "dashboard", d)
+}
+
+// riskStep is done when the register was assessed in the last year, the
+// cadence auditors expect for CC3.
+func (s *Server) riskStep(r *http.Request, c *call) (nextStep, error) {
+	as, err := risk.Assessments(r.Context(), s.db.Q(), c.Actor.OrgID)
+	if err != nil {
+		return nextStep{}, err
+	}
+	step := nextStep{Title: "Assess your risks", Link: "/risks", LinkText: "Risk register"}
+	yearAgo := s.db.Now().AddDate(-1, 0, 0)
+	for _, a := range as {
+		if a.CreatedAt.After(yearAgo) {
+			step.Done = true
+			step.Detail = "Last assessed " + a.CreatedAt.Format("2 January 2006") + ". Reassess at least once a year, and when something big changes."
+			return step, nil
+		}
+	}
+	step.Detail = "Record your risks with likelihood, impact and treatment, then run the yearly assessment: it snapshots the register as evidence for CC3."
+	return step, nil
+}
+
+// policiesStep is done when at least one policy is published and everyone
+// has accepted every published policy.
+func (s *Server) policiesStep(r *http.Request, c *call) (nextStep, error) {
+	ctx := r.Context()
+	published, err := policy.List(ctx, s.db.Q(), c.Actor.OrgID, policy.Filter{Status: policy.StatusPublished}, s.db.Now())
+	if err != nil {
+		return nextStep{}, err
+	}
+	pending, err := policy.PendingByPerson(ctx, s.db.Q(), c.Actor.OrgID)
+	if err != nil {
+		return nextStep{}, err
+	}
+	step := nextStep{Title: "Publish policies", Link: "/policies", LinkText: "Policies", Done: len(published) > 0 && len(pending) == 0}
+	switch {
+	case len(published) == 0:
+		step.Detail = "Start from the templates: adapt, approve and publish them, then everyone accepts them."
+	case len(pending) > 0:
+		step.Detail = fmt.Sprintf("%s published; %s still to accept at least one.", countOf(len(published), "policy", "policies"), countOf(len(pending), "person has", "people have"))
+	default:
+		step.Detail = fmt.Sprintf("%s published and accepted by everyone.", countOf(len(published), "policy", "policies"))
+	}
+	return step, nil
 }
 
 // countOf writes n with the singular or plural phrase.
