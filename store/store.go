@@ -200,6 +200,15 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // Actor is who the transaction acts for.
 func (tx *Tx) Actor() attest.Actor { return tx.actor }
 
+// InOrg returns the same transaction acting in org, for work that creates
+// an org and then fills it within one transaction (set-up, attest init):
+// the actor had no org when the transaction began.
+func (tx *Tx) InOrg(org attest.OrgID) *Tx {
+	c := *tx
+	c.actor.OrgID = org
+	return &c
+}
+
 // Now is the single timestamp of the transaction: every row it writes and
 // its audit entries carry the same instant.
 func (tx *Tx) Now() time.Time { return tx.now }

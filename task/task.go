@@ -322,7 +322,7 @@ func Complete(ctx context.Context, tx *store.Tx, org attest.OrgID, id, note stri
 	}
 	title += " (due " + t.Due + ")"
 	for _, c := range t.Controls {
-		it, err := evidence.AddNote(ctx, tx, org, c, evidence.Meta{Title: title, Note: text, EffectiveAt: now})
+		it, err := evidence.AddNote(ctx, tx, org, c, evidence.Meta{Title: title, Note: text, EffectiveAt: now, Source: "task:" + id})
 		if err != nil {
 			return Task{}, fmt.Errorf("record task %s as evidence for %s: %w", id, c, err)
 		}

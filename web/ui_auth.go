@@ -15,6 +15,7 @@ import (
 	"github.com/attest-hq/attest/account"
 	"github.com/attest-hq/attest/control"
 	"github.com/attest-hq/attest/store"
+	"github.com/attest-hq/attest/task"
 )
 
 // maxFormBody caps the url-encoded forms of pages anyone can reach.
@@ -123,6 +124,9 @@ func (s *Server) createFirstOrg(ctx context.Context, orgName, email, password, c
 		}
 		if _, err := control.SeedLibrary(ctx, tx, o.ID); err != nil {
 			return fmt.Errorf("seed control library: %w", err)
+		}
+		if _, err := task.SeedDefaults(ctx, tx.InOrg(o.ID), o.ID, m.ID); err != nil {
+			return fmt.Errorf("seed recurring duties: %w", err)
 		}
 		secret, sess, err = account.CreateSession(ctx, tx, m.ID, o.ID, false)
 		return err

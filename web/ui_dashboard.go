@@ -10,9 +10,9 @@ import (
 	"github.com/attest-hq/attest/auditlog"
 	"github.com/attest-hq/attest/control"
 	"github.com/attest-hq/attest/evidence"
+	"github.com/attest-hq/attest/framework"
 	"github.com/attest-hq/attest/policy"
 	"github.com/attest-hq/attest/risk"
-	"github.com/attest-hq/attest/framework"
 	"github.com/attest-hq/attest/store"
 )
 

@@ -14,6 +14,7 @@ import (
 	"github.com/attest-hq/attest/control"
 	"github.com/attest-hq/attest/keyring"
 	"github.com/attest-hq/attest/store"
+	"github.com/attest-hq/attest/task"
 )
 
 // storeFlags are the settings every command that touches the database
@@ -117,10 +118,14 @@ func runInit(e *env, args []string) error {
 		if o, err = account.CreateOrg(e.ctx, tx, *org); err != nil {
 			return err
 		}
-		if _, password, err = account.AddMember(e.ctx, tx, o.ID, *email, attest.RoleOwner); err != nil {
+		var owner account.Member
+		if owner, password, err = account.AddMember(e.ctx, tx, o.ID, *email, attest.RoleOwner); err != nil {
 			return err
 		}
-		seeded, err = control.SeedLibrary(e.ctx, tx, o.ID)
+		if seeded, err = control.SeedLibrary(e.ctx, tx, o.ID); err != nil {
+			return err
+		}
+		_, err = task.SeedDefaults(e.ctx, tx.InOrg(o.ID), o.ID, owner.ID)
 		return err
 	})
 	if err != nil {
