@@ -65,11 +65,7 @@ func ParseSeverity(s string) (string, error) {
 }
 
 // ControlRef names a linked control.
-type ControlRef struct {
-	ID    string `json:"id"`
-	Code  string `json:"code"`
-	Title string `json:"title"`
-}
+type ControlRef = control.Ref
 
 // Event is one entry of a timeline; entries are never changed.
 type Event struct {
@@ -175,28 +171,6 @@ func validate(in *Incident, now time.Time) error {
 	return nil
 }
 
-func resolveControls(ctx context.Context, q store.Querier, org attest.OrgID, ids []string) ([]ControlRef, error) {
-	out := []ControlRef{}
-	seen := map[string]bool{}
-	for _, id := range ids {
-		id = strings.TrimSpace(id)
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		c, err := control.Get(ctx, q, org, id)
-		if attest.KindOf(err) == attest.KindNotFound {
-			return nil, attest.Invalid("control_ids", fmt.Sprintf("unknown control %q", id))
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ControlRef{ID: c.ID, Code: c.Code, Title: c.Title})
-	}
-	slices.SortFunc(out, func(a, b ControlRef) int { return strings.Compare(a.Code, b.Code) })
-	return out, nil
-}
-
 const columns = `id, org_id, kind, title, description, severity, status, detected_at, resolved_at, root_cause, lessons_learned,
 	evidence_id, created_by, created_at, updated_at`
 
@@ -216,30 +190,7 @@ func scan(row interface{ Scan(...any) error }) (Incident, error) {
 	return in, nil
 }
 
-func controlsOf(ctx context.Context, q store.Querier, org attest.OrgID, id string) (map[string][]ControlRef, error) {
-	query := `SELECT ic.incident_id, c.id, c.code, c.title FROM incident_controls ic JOIN controls c ON c.id = ic.control_id
-		WHERE ic.org_id = $1`
-	args := []any{org}
-	if id != "" {
-		query += " AND ic.incident_id = $2"
-		args = append(args, id)
-	}
-	rows, err := q.QueryContext(ctx, query+" ORDER BY c.code", args...)
-	if err != nil {
-		return nil, fmt.Errorf("load incident controls: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][]ControlRef{}
-	for rows.Next() {
-		var iid string
-		var c ControlRef
-		if err := rows.Scan(&iid, &c.ID, &c.Code, &c.Title); err != nil {
-			return nil, fmt.Errorf("load incident controls: %w", err)
-		}
-		out[iid] = append(out[iid], c)
-	}
-	return out, rows.Err()
-}
+var links = control.Links{Table: "incident_controls", Column: "incident_id"}
 
 // Get loads one record of the org with its timeline; another org's record
 // is NotFound.
@@ -251,7 +202,7 @@ func Get(ctx context.Context, q store.Querier, org attest.OrgID, id string) (Inc
 		}
 		return Incident{}, fmt.Errorf("load incident %s: %w", id, err)
 	}
-	cs, err := controlsOf(ctx, q, org, id)
+	cs, err := links.Load(ctx, q, org, id)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -325,7 +276,7 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter) ([]I
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	cs, err := controlsOf(ctx, q, org, "")
+	cs, err := links.Load(ctx, q, org, "")
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +306,7 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, input Input) (I
 		return Incident{}, err
 	}
 	var err error
-	if in.Controls, err = resolveControls(ctx, tx, org, input.ControlIDs); err != nil {
+	if in.Controls, err = control.Resolve(ctx, tx, org, "control_ids", input.ControlIDs); err != nil {
 		return Incident{}, err
 	}
 	in.CreatedAt, in.UpdatedAt = tx.Now(), tx.Now()
@@ -364,7 +315,7 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, input Input) (I
 		in.ID, org, in.Kind, in.Title, in.Description, in.Severity, in.Status, in.DetectedAt, in.CreatedBy, in.CreatedAt, in.UpdatedAt); err != nil {
 		return Incident{}, fmt.Errorf("insert incident: %w", err)
 	}
-	if err := writeControls(ctx, tx, org, in.ID, in.Controls); err != nil {
+	if err := links.Replace(ctx, tx, org, in.ID, in.Controls); err != nil {
 		return Incident{}, err
 	}
 	if err := tx.Record(ctx, "incident.create", "incident", in.ID, nil, auditView(in)); err != nil {
@@ -378,18 +329,6 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, input Input) (I
 		return Incident{}, err
 	}
 	return Get(ctx, tx, org, in.ID)
-}
-
-func writeControls(ctx context.Context, tx *store.Tx, org attest.OrgID, id string, cs []ControlRef) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM incident_controls WHERE org_id = $1 AND incident_id = $2", org, id); err != nil {
-		return fmt.Errorf("link controls of %s: %w", id, err)
-	}
-	for _, c := range cs {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO incident_controls (org_id, incident_id, control_id) VALUES ($1, $2, $3)", org, id, c.ID); err != nil {
-			return fmt.Errorf("link control %s to %s: %w", c.Code, id, err)
-		}
-	}
-	return nil
 }
 
 // Update applies a patch. A closed record is final. A status change adds a
@@ -419,10 +358,10 @@ func Update(ctx context.Context, tx *store.Tx, org attest.OrgID, id string, p Pa
 		return Incident{}, err
 	}
 	if p.ControlIDs != nil {
-		if in.Controls, err = resolveControls(ctx, tx, org, *p.ControlIDs); err != nil {
+		if in.Controls, err = control.Resolve(ctx, tx, org, "control_ids", *p.ControlIDs); err != nil {
 			return Incident{}, err
 		}
-		if err := writeControls(ctx, tx, org, id, in.Controls); err != nil {
+		if err := links.Replace(ctx, tx, org, id, in.Controls); err != nil {
 			return Incident{}, err
 		}
 	}

@@ -37,11 +37,7 @@ const (
 )
 
 // ControlRef names a linked control.
-type ControlRef struct {
-	ID    string `json:"id"`
-	Code  string `json:"code"`
-	Title string `json:"title"`
-}
+type ControlRef = control.Ref
 
 // Risk is one entry of the register.
 type Risk struct {
@@ -146,30 +142,6 @@ func validate(r *Risk) error {
 	return nil
 }
 
-// resolveControls checks that every id is a control of the org and
-// returns them as references, in code order without duplicates.
-func resolveControls(ctx context.Context, q store.Querier, org attest.OrgID, ids []string) ([]ControlRef, error) {
-	out := []ControlRef{}
-	seen := map[string]bool{}
-	for _, id := range ids {
-		id = strings.TrimSpace(id)
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		c, err := control.Get(ctx, q, org, id)
-		if attest.KindOf(err) == attest.KindNotFound {
-			return nil, attest.Invalid("control_ids", fmt.Sprintf("unknown control %q", id))
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ControlRef{ID: c.ID, Code: c.Code, Title: c.Title})
-	}
-	slices.SortFunc(out, func(a, b ControlRef) int { return strings.Compare(a.Code, b.Code) })
-	return out, nil
-}
-
 func ownerEmail(ctx context.Context, q store.Querier, org attest.OrgID, userID string) (string, error) {
 	if userID == "" {
 		return "", nil
@@ -201,31 +173,7 @@ func scan(row interface{ Scan(...any) error }, today string) (Risk, error) {
 	return r, nil
 }
 
-// controlsOf loads the linked controls of an org's risks (or of one).
-func controlsOf(ctx context.Context, q store.Querier, org attest.OrgID, riskID string) (map[string][]ControlRef, error) {
-	query := `SELECT rc.risk_id, c.id, c.code, c.title FROM risk_controls rc JOIN controls c ON c.id = rc.control_id
-		WHERE rc.org_id = $1`
-	args := []any{org}
-	if riskID != "" {
-		query += " AND rc.risk_id = $2"
-		args = append(args, riskID)
-	}
-	rows, err := q.QueryContext(ctx, query+" ORDER BY c.code", args...)
-	if err != nil {
-		return nil, fmt.Errorf("load risk controls: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][]ControlRef{}
-	for rows.Next() {
-		var id string
-		var c ControlRef
-		if err := rows.Scan(&id, &c.ID, &c.Code, &c.Title); err != nil {
-			return nil, fmt.Errorf("load risk controls: %w", err)
-		}
-		out[id] = append(out[id], c)
-	}
-	return out, rows.Err()
-}
+var links = control.Links{Table: "risk_controls", Column: "risk_id"}
 
 // Get loads one risk of the org; another org's risk is NotFound.
 func Get(ctx context.Context, q store.Querier, org attest.OrgID, id string) (Risk, error) {
@@ -236,7 +184,7 @@ func Get(ctx context.Context, q store.Querier, org attest.OrgID, id string) (Ris
 		}
 		return Risk{}, fmt.Errorf("load risk %s: %w", id, err)
 	}
-	cs, err := controlsOf(ctx, q, org, id)
+	cs, err := links.Load(ctx, q, org, id)
 	if err != nil {
 		return Risk{}, err
 	}
@@ -308,7 +256,7 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter) ([]R
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list risks: %w", err)
 	}
-	cs, err := controlsOf(ctx, q, org, "")
+	cs, err := links.Load(ctx, q, org, "")
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +289,7 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, in Input) (Risk
 	if r.OwnerEmail, err = ownerEmail(ctx, tx, org, r.OwnerID); err != nil {
 		return Risk{}, err
 	}
-	if r.Controls, err = resolveControls(ctx, tx, org, in.ControlIDs); err != nil {
+	if r.Controls, err = control.Resolve(ctx, tx, org, "control_ids", in.ControlIDs); err != nil {
 		return Risk{}, err
 	}
 	r.CreatedAt, r.UpdatedAt = tx.Now(), tx.Now()
@@ -352,23 +300,11 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, in Input) (Risk
 		r.Treatment, nullable(r.OwnerID), r.ReviewDate, r.Status, r.CreatedAt, r.UpdatedAt); err != nil {
 		return Risk{}, fmt.Errorf("insert risk: %w", err)
 	}
-	if err := writeControls(ctx, tx, org, r.ID, r.Controls); err != nil {
+	if err := links.Replace(ctx, tx, org, r.ID, r.Controls); err != nil {
 		return Risk{}, err
 	}
 	r.ReviewOverdue = r.ReviewDate != "" && r.ReviewDate < tx.Now().Format("2006-01-02")
 	return r, tx.Record(ctx, "risk.create", "risk", r.ID, nil, auditView(r))
-}
-
-func writeControls(ctx context.Context, tx *store.Tx, org attest.OrgID, riskID string, cs []ControlRef) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM risk_controls WHERE org_id = $1 AND risk_id = $2", org, riskID); err != nil {
-		return fmt.Errorf("link controls of %s: %w", riskID, err)
-	}
-	for _, c := range cs {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO risk_controls (org_id, risk_id, control_id) VALUES ($1, $2, $3)", org, riskID, c.ID); err != nil {
-			return fmt.Errorf("link control %s to %s: %w", c.Code, riskID, err)
-		}
-	}
-	return nil
 }
 
 // Update applies a patch to a risk of the org.
@@ -408,10 +344,10 @@ func Update(ctx context.Context, tx *store.Tx, org attest.OrgID, id string, p Pa
 		}
 	}
 	if p.ControlIDs != nil {
-		if r.Controls, err = resolveControls(ctx, tx, org, *p.ControlIDs); err != nil {
+		if r.Controls, err = control.Resolve(ctx, tx, org, "control_ids", *p.ControlIDs); err != nil {
 			return Risk{}, err
 		}
-		if err := writeControls(ctx, tx, org, id, r.Controls); err != nil {
+		if err := links.Replace(ctx, tx, org, id, r.Controls); err != nil {
 			return Risk{}, err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -177,43 +176,23 @@ func checkOwner(ctx context.Context, q store.Querier, org attest.OrgID, field, i
 // resolveControls turns control ids (or codes) of the org into ids and
 // codes, rejecting any the org does not have.
 func resolveControls(ctx context.Context, q store.Querier, org attest.OrgID, refs []string) ([]string, []string, error) {
-	if len(refs) == 0 {
-		return []string{}, []string{}, nil
-	}
-	if len(refs) > 100 {
-		return nil, nil, attest.Invalid("controls", "at most 100 controls per task")
-	}
-	cs, err := control.List(ctx, q, org, control.Filter{})
+	rs, err := control.Resolve(ctx, q, org, "controls", refs)
 	if err != nil {
 		return nil, nil, err
 	}
-	byRef := map[string]control.Control{}
-	for _, c := range cs {
-		byRef[c.ID], byRef[c.Code] = c, c
-	}
-	var ids, codes []string
-	for _, ref := range refs {
-		c, ok := byRef[strings.TrimSpace(ref)]
-		if !ok {
-			return nil, nil, attest.Invalid("controls", fmt.Sprintf("no control %q in this organisation", ref))
-		}
-		if !slices.Contains(ids, c.ID) {
-			ids, codes = append(ids, c.ID), append(codes, c.Code)
-		}
+	ids, codes := make([]string, len(rs)), make([]string, len(rs))
+	for i, r := range rs {
+		ids[i], codes[i] = r.ID, r.Code
 	}
 	return ids, codes, nil
 }
 
 func writeLinks(ctx context.Context, tx *store.Tx, org attest.OrgID, table, key, owner string, controls []string) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE org_id = $1 AND "+key+" = $2", org, owner); err != nil {
-		return fmt.Errorf("link controls: %w", err)
+	refs := make([]control.Ref, len(controls))
+	for i, id := range controls {
+		refs[i] = control.Ref{ID: id, Code: id}
 	}
-	for _, c := range controls {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" (org_id, "+key+", control_id) VALUES ($1, $2, $3)", org, owner, c); err != nil {
-			return fmt.Errorf("link control %s: %w", c, err)
-		}
-	}
-	return nil
+	return control.Links{Table: table, Column: key}.Replace(ctx, tx, org, owner, refs)
 }
 
 // applyRule validates in onto r.
