@@ -133,23 +133,16 @@ func AddFile(ctx context.Context, db *store.DB, blobs blob.Store, actor attest.A
 	if _, err := control.Get(ctx, db.Q(), actor.OrgID, controlID); err != nil {
 		return Item{}, err
 	}
-	info, err := blobs.Put(ctx, r, max)
-	if err != nil {
-		if errors.Is(err, blob.ErrTooLarge) {
-			return Item{}, &attest.Error{Kind: attest.KindTooLarge, Field: "file", Message: fmt.Sprintf("files are limited to %d MiB", max>>20)}
-		}
-		return Item{}, fmt.Errorf("store evidence file: %w", err)
-	}
 	var out Item
-	err = db.InTx(ctx, actor, func(tx *store.Tx) error {
-		it := Item{Kind: KindFile, Size: info.Size, SHA256: info.SHA256, Source: "upload", blobKey: info.Key}
-		out, err = insert(ctx, tx, actor.OrgID, controlID, m, it)
-		return err
+	err := blob.Stage(ctx, blobs, r, max, func(info blob.Info) error {
+		return db.InTx(ctx, actor, func(tx *store.Tx) error {
+			it := Item{Kind: KindFile, Size: info.Size, SHA256: info.SHA256, Source: "upload", blobKey: info.Key}
+			var err error
+			out, err = insert(ctx, tx, actor.OrgID, controlID, m, it)
+			return err
+		})
 	})
 	if err != nil {
-		if derr := blobs.Delete(context.WithoutCancel(ctx), info.Key); derr != nil {
-			return Item{}, fmt.Errorf("%w (and removing the stored file failed: %v)", err, derr)
-		}
 		return Item{}, err
 	}
 	return out, nil

@@ -152,32 +152,25 @@ func AddDocument(ctx context.Context, db *store.DB, blobs blob.Store, actor atte
 	if _, err := Get(ctx, db.Q(), actor.OrgID, personID); err != nil {
 		return Document{}, err
 	}
-	info, err := blobs.Put(ctx, r, max)
-	if err != nil {
-		if errors.Is(err, blob.ErrTooLarge) {
-			return Document{}, &attest.Error{Kind: attest.KindTooLarge, Field: "file", Message: fmt.Sprintf("files are limited to %d MiB", max>>20)}
-		}
-		return Document{}, fmt.Errorf("store document: %w", err)
-	}
-	d := Document{ID: attest.NewID("doc"), PersonID: personID, Kind: m.Kind, Title: m.Title, Filename: m.Filename,
-		ContentType: m.ContentType, Size: info.Size, SHA256: info.SHA256, AddedBy: actor.Name(), blobKey: info.Key}
-	err = db.InTx(ctx, actor, func(tx *store.Tx) error {
-		if _, err := Get(ctx, tx, actor.OrgID, personID); err != nil {
-			return err
-		}
-		d.CreatedAt = tx.Now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO person_documents (id, org_id, person_id, kind, title, filename, content_type, size,
-			sha256, blob_key, added_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			d.ID, actor.OrgID, personID, d.Kind, d.Title, d.Filename, d.ContentType, d.Size, d.SHA256, d.blobKey, d.AddedBy, d.CreatedAt); err != nil {
-			return fmt.Errorf("record document: %w", err)
-		}
-		return tx.Record(ctx, "person.document.add", "person", personID, nil,
-			map[string]any{"document": d.ID, "kind": d.Kind, "title": d.Title, "sha256": d.SHA256, "size": d.Size})
+	var d Document
+	err := blob.Stage(ctx, blobs, r, max, func(info blob.Info) error {
+		d = Document{ID: attest.NewID("doc"), PersonID: personID, Kind: m.Kind, Title: m.Title, Filename: m.Filename,
+			ContentType: m.ContentType, Size: info.Size, SHA256: info.SHA256, AddedBy: actor.Name(), blobKey: info.Key}
+		return db.InTx(ctx, actor, func(tx *store.Tx) error {
+			if _, err := Get(ctx, tx, actor.OrgID, personID); err != nil {
+				return err
+			}
+			d.CreatedAt = tx.Now()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO person_documents (id, org_id, person_id, kind, title, filename, content_type, size,
+				sha256, blob_key, added_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				d.ID, actor.OrgID, personID, d.Kind, d.Title, d.Filename, d.ContentType, d.Size, d.SHA256, d.blobKey, d.AddedBy, d.CreatedAt); err != nil {
+				return fmt.Errorf("record document: %w", err)
+			}
+			return tx.Record(ctx, "person.document.add", "person", personID, nil,
+				map[string]any{"document": d.ID, "kind": d.Kind, "title": d.Title, "sha256": d.SHA256, "size": d.Size})
+		})
 	})
 	if err != nil {
-		if derr := blobs.Delete(context.WithoutCancel(ctx), info.Key); derr != nil {
-			return Document{}, fmt.Errorf("%w (and removing the stored file failed: %v)", err, derr)
-		}
 		return Document{}, err
 	}
 	return d, nil

@@ -154,33 +154,26 @@ func AddReport(ctx context.Context, db *store.DB, blobs blob.Store, actor attest
 	if _, err := Get(ctx, db.Q(), actor.OrgID, vendorID); err != nil {
 		return Report{}, err
 	}
-	info, err := blobs.Put(ctx, r, max)
-	if err != nil {
-		if errors.Is(err, blob.ErrTooLarge) {
-			return Report{}, &attest.Error{Kind: attest.KindTooLarge, Field: "file", Message: fmt.Sprintf("files are limited to %d MiB", max>>20)}
-		}
-		return Report{}, fmt.Errorf("store vendor report: %w", err)
-	}
-	rep := Report{ID: attest.NewID("vrp"), VendorID: vendorID, Kind: m.Kind, PeriodEnd: m.PeriodEnd, Filename: m.Filename,
-		ContentType: m.ContentType, Size: info.Size, SHA256: info.SHA256, AddedBy: actor.Name(), blobKey: info.Key}
-	err = db.InTx(ctx, actor, func(tx *store.Tx) error {
-		if _, err := Get(ctx, tx, actor.OrgID, vendorID); err != nil {
-			return err
-		}
-		rep.CreatedAt = tx.Now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO vendor_reports (id, org_id, vendor_id, kind, period_end, filename, content_type, size,
-			sha256, blob_key, added_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			rep.ID, actor.OrgID, vendorID, rep.Kind, rep.PeriodEnd, rep.Filename, rep.ContentType, rep.Size, rep.SHA256, rep.blobKey,
-			rep.AddedBy, rep.CreatedAt); err != nil {
-			return fmt.Errorf("record vendor report: %w", err)
-		}
-		return tx.Record(ctx, "vendor.report.add", "vendor", vendorID, nil,
-			map[string]any{"report": rep.ID, "kind": rep.Kind, "period_end": rep.PeriodEnd, "sha256": rep.SHA256, "size": rep.Size})
+	var rep Report
+	err := blob.Stage(ctx, blobs, r, max, func(info blob.Info) error {
+		rep = Report{ID: attest.NewID("vrp"), VendorID: vendorID, Kind: m.Kind, PeriodEnd: m.PeriodEnd, Filename: m.Filename,
+			ContentType: m.ContentType, Size: info.Size, SHA256: info.SHA256, AddedBy: actor.Name(), blobKey: info.Key}
+		return db.InTx(ctx, actor, func(tx *store.Tx) error {
+			if _, err := Get(ctx, tx, actor.OrgID, vendorID); err != nil {
+				return err
+			}
+			rep.CreatedAt = tx.Now()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO vendor_reports (id, org_id, vendor_id, kind, period_end, filename, content_type, size,
+				sha256, blob_key, added_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				rep.ID, actor.OrgID, vendorID, rep.Kind, rep.PeriodEnd, rep.Filename, rep.ContentType, rep.Size, rep.SHA256, rep.blobKey,
+				rep.AddedBy, rep.CreatedAt); err != nil {
+				return fmt.Errorf("record vendor report: %w", err)
+			}
+			return tx.Record(ctx, "vendor.report.add", "vendor", vendorID, nil,
+				map[string]any{"report": rep.ID, "kind": rep.Kind, "period_end": rep.PeriodEnd, "sha256": rep.SHA256, "size": rep.Size})
+		})
 	})
 	if err != nil {
-		if derr := blobs.Delete(context.WithoutCancel(ctx), info.Key); derr != nil {
-			return Report{}, fmt.Errorf("%w (and removing the stored file failed: %v)", err, derr)
-		}
 		return Report{}, err
 	}
 	return rep, nil
