@@ -289,6 +289,14 @@ func (s *Server) controlFilter(r *http.Request, org attest.OrgID) (control.Filte
 	return f, nil
 }
 
+// resolveOptionalOwner is resolveOwner where "" means no owner.
+func (s *Server) resolveOptionalOwner(r *http.Request, org attest.OrgID, owner string) (string, error) {
+	if owner == "" {
+		return "", nil
+	}
+	return s.resolveOwner(r, org, owner)
+}
+
 // resolveOwner turns an email or id into the id of a member of org.
 func (s *Server) resolveOwner(r *http.Request, org attest.OrgID, owner string) (string, error) {
 	if !strings.Contains(owner, "@") {
@@ -421,12 +429,9 @@ func (s *Server) controlPatchOf(r *http.Request, org attest.OrgID, in controlPat
 		p.Frequency = &f
 	}
 	if in.Owner != nil {
-		id := ""
-		if *in.Owner != "" {
-			var err error
-			if id, err = s.resolveOwner(r, org, *in.Owner); err != nil {
-				return p, err
-			}
+		id, err := s.resolveOptionalOwner(r, org, *in.Owner)
+		if err != nil {
+			return p, err
 		}
 		p.OwnerID = &id
 	}

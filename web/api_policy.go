@@ -224,12 +224,9 @@ func (s *Server) patchOf(r *http.Request, org attest.OrgID, in policyPatch) (pol
 		p.ReviewDue = &d
 	}
 	if in.Owner != nil {
-		id := ""
-		if *in.Owner != "" {
-			var err error
-			if id, err = s.resolveOwner(r, org, *in.Owner); err != nil {
-				return p, err
-			}
+		id, err := s.resolveOptionalOwner(r, org, *in.Owner)
+		if err != nil {
+			return p, err
 		}
 		p.OwnerID = &id
 	}
