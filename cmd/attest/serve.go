@@ -15,6 +15,7 @@ import (
 	"github.com/attest-hq/attest/account"
 	"github.com/attest-hq/attest/evidence/blob"
 	"github.com/attest-hq/attest/jobs"
+	"github.com/attest-hq/attest/monitor"
 	"github.com/attest-hq/attest/notify"
 	"github.com/attest-hq/attest/task"
 	"github.com/attest-hq/attest/web"
@@ -107,6 +108,14 @@ func runServe(e *env, args []string) error {
 	runner.Handle(notify.JobKind, (&notify.Sender{DB: db, Sealer: kr, SMTP: smtpCfg, Hostname: host}).Deliver)
 	runner.Handle(task.SweepJob, (&task.Sweeper{DB: db, Email: smtpCfg != nil, BaseURL: publicURL, PendingAcks: task.PolicyPending, Log: log}).Run)
 	runner.Every(task.SweepJob, 5*time.Minute)
+	// Last month's alert statistics, filed as monitoring evidence once a
+	// month (the job is daily and skips a month already filed).
+	mon, err := monitor.New(monitor.Config{DB: db, Log: log})
+	if err != nil {
+		return err
+	}
+	runner.Handle(monitor.EvidenceJob, mon.RecordLastMonth)
+	runner.Every(monitor.EvidenceJob, 24*time.Hour)
 	runner.Start(e.ctx)
 	if smtpCfg == nil {
 		log.Info("email reminders are off: set ATTEST_SMTP_URL and ATTEST_SMTP_FROM to send them")
