@@ -318,6 +318,39 @@ func SetRole(ctx context.Context, tx *store.Tx, org attest.OrgID, userID string,
 	return after, tx.Record(ctx, "member.role", "user", userID, map[string]any{"role": before.Role}, map[string]any{"role": role})
 }
 
+// RemoveMember takes a user out of an org: their role, their sessions and
+// API tokens there end. The last owner cannot be removed. The user account
+// stays (it may belong to other orgs), and so does everything they did.
+func RemoveMember(ctx context.Context, tx *store.Tx, org attest.OrgID, userID string) error {
+	m, err := MemberByID(ctx, tx, org, userID)
+	if err != nil {
+		return err
+	}
+	if m.Role == attest.RoleOwner {
+		var owners int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'", org).Scan(&owners); err != nil {
+			return err
+		}
+		if owners <= 1 {
+			return attest.Conflict("the last owner cannot be removed; make someone else owner first")
+		}
+	}
+	for _, q := range []string{
+		"DELETE FROM memberships WHERE org_id = $1 AND user_id = $2",
+		"DELETE FROM sessions WHERE org_id = $1 AND user_id = $2",
+		"UPDATE api_tokens SET revoked_at = $3 WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+	} {
+		args := []any{org, userID}
+		if strings.Contains(q, "$3") {
+			args = append(args, tx.Now())
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("remove member %s: %w", m.Email, err)
+		}
+	}
+	return tx.Record(ctx, "member.remove", "user", userID, map[string]any{"email": m.Email, "role": m.Role}, nil)
+}
+
 // SetPassword replaces a user's password and clears the one-time flag.
 func SetPassword(ctx context.Context, tx *store.Tx, userID, password string) error {
 	if err := ValidatePassword("password", password); err != nil {

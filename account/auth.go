@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -272,10 +273,12 @@ func CreateToken(ctx context.Context, tx *store.Tx, org attest.OrgID, userID, na
 // user's current role in the token's org.
 func LookupToken(ctx context.Context, q store.Querier, secret string) (attest.Actor, error) {
 	var a attest.Actor
-	err := store.ScanOne(q.QueryRowContext(ctx, `SELECT t.user_id, t.org_id, u.email, m.role FROM api_tokens t
+	var id string
+	var lastUsed sql.NullTime
+	err := store.ScanOne(q.QueryRowContext(ctx, `SELECT t.id, t.last_used_at, t.user_id, t.org_id, u.email, m.role FROM api_tokens t
 		JOIN users u ON u.id = t.user_id
 		JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hashSecret(secret)).Scan(&a.UserID, &a.OrgID, &a.Email, &a.Role))
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hashSecret(secret)).Scan(&id, &lastUsed, &a.UserID, &a.OrgID, &a.Email, &a.Role))
 	if errors.Is(err, attest.ErrNotFound) {
 		return attest.Actor{}, attest.Unauthenticated("the API token is unknown or revoked")
 	}
@@ -283,5 +286,73 @@ func LookupToken(ctx context.Context, q store.Querier, secret string) (attest.Ac
 		return attest.Actor{}, fmt.Errorf("look up token: %w", err)
 	}
 	a.Via = "token"
+	// Stamp the last use at most once a minute: it tells an admin which
+	// tokens are dead, and is telemetry rather than a change to audit.
+	now := time.Now().UTC()
+	if !lastUsed.Valid || now.Sub(lastUsed.Time) > time.Minute {
+		if _, err := q.ExecContext(ctx, "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", now.Truncate(time.Microsecond), id); err != nil {
+			return attest.Actor{}, fmt.Errorf("stamp token use: %w", err)
+		}
+	}
 	return a, nil
+}
+
+// TokenInfo is a token as its owner sees it later: never the secret.
+type TokenInfo struct {
+	Token
+	Email      string     `json:"email"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// Tokens lists the org's API tokens, of one user when userID is set.
+func Tokens(ctx context.Context, q store.Querier, org attest.OrgID, userID string) ([]TokenInfo, error) {
+	query := `SELECT t.id, t.user_id, t.name, t.created_at, u.email, t.last_used_at, t.revoked_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.org_id = $1`
+	args := []any{org}
+	if userID != "" {
+		query += " AND t.user_id = $2"
+		args = append(args, userID)
+	}
+	rows, err := q.QueryContext(ctx, query+" ORDER BY t.created_at DESC, t.id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []TokenInfo
+	for rows.Next() {
+		var t TokenInfo
+		var used, revoked sql.NullTime
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.CreatedAt, &t.Email, &used, &revoked); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		if used.Valid {
+			t.LastUsedAt = &used.Time
+		}
+		if revoked.Valid {
+			t.RevokedAt = &revoked.Time
+		}
+		t.OrgID = org
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken ends a token of the org. When userID is set, only that
+// user's token can be revoked (members revoke their own; admins any).
+func RevokeToken(ctx context.Context, tx *store.Tx, org attest.OrgID, userID, tokenID string) error {
+	query := "UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL"
+	args := []any{tx.Now(), org, tokenID}
+	if userID != "" {
+		query += " AND user_id = $4"
+		args = append(args, userID)
+	}
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", tokenID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return attest.NotFound("token " + tokenID)
+	}
+	return tx.Record(ctx, "token.revoke", "token", tokenID, nil, map[string]any{"revoked": true})
 }

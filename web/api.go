@@ -21,11 +21,14 @@ func (s *Server) apiRoutes() []Route {
 		{Method: "GET", Pattern: "/api/v1/openapi.json", Action: ActPublic, API: true, Summary: "This OpenAPI document", handle: s.apiOpenAPI},
 		{Method: "GET", Pattern: "/api/v1/me", Action: ActSelf, API: true, Summary: "Who the token acts for", Response: meView{}, handle: s.apiMe},
 		{Method: "POST", Pattern: "/api/v1/tokens", Action: ActSelf, API: true, Summary: "Create an API token for yourself (shown once)", Request: tokenInput{}, Response: tokenView{}, handle: s.apiCreateToken},
+		{Method: "GET", Pattern: "/api/v1/tokens", Action: ActSelf, API: true, Summary: "Your API tokens (never their secrets)", Response: List[account.TokenInfo]{}, handle: s.apiTokens},
+		{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Action: ActSelf, API: true, Summary: "Revoke one of your API tokens", handle: s.apiRevokeToken},
 		{Method: "GET", Pattern: "/api/v1/org", Action: ActSelf, API: true, Summary: "The organisation and its scope", Response: account.Org{}, handle: s.apiGetOrg},
 		{Method: "PATCH", Pattern: "/api/v1/org", Action: ActOrgManage, API: true, Summary: "Change scope or the TOTP requirement", Request: orgPatch{}, Response: account.Org{}, handle: s.apiPatchOrg},
 		{Method: "GET", Pattern: "/api/v1/members", Action: ActMemberRead, API: true, Summary: "Members and their roles", Response: List[memberView]{}, handle: s.apiMembers},
 		{Method: "POST", Pattern: "/api/v1/members", Action: ActMemberManage, API: true, Summary: "Add a member (a new user gets a one-time password)", Request: memberInput{}, Response: memberView{}, handle: s.apiAddMember},
 		{Method: "PATCH", Pattern: "/api/v1/members/{id}", Action: ActMemberManage, API: true, Summary: "Change a member's role", Request: rolePatch{}, Response: memberView{}, handle: s.apiPatchMember},
+		{Method: "DELETE", Pattern: "/api/v1/members/{id}", Action: ActMemberManage, API: true, Summary: "Remove a member: their sessions and tokens here end", handle: s.apiRemoveMember},
 		{Method: "GET", Pattern: "/api/v1/frameworks", Action: ActFrameworkRead, API: true, Summary: "Frameworks in the catalog", Response: List[frameworkView]{}, handle: s.apiFrameworks},
 		{Method: "GET", Pattern: "/api/v1/frameworks/{id}/criteria", Action: ActFrameworkRead, API: true, Summary: "Criteria of a framework", Response: List[framework.Criterion]{}, handle: s.apiCriteria},
 		{Method: "GET", Pattern: "/api/v1/controls", Action: ActControlRead, API: true, Summary: "Controls (filters: status, owner, area, criterion, q)", Response: List[controlView]{}, handle: s.apiControls},
@@ -79,6 +82,43 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request, c *call) error {
+	ts, err := account.Tokens(r.Context(), s.db.Q(), c.Actor.OrgID, c.Actor.UserID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, listOf(ts, ""))
+}
+
+func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
+		return account.RevokeToken(r.Context(), tx, c.Actor.OrgID, c.Actor.UserID, r.PathValue("id"))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
+		m, err := account.MemberByID(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		if err := onlyOwnersMakeOwners(c, m.Role); err != nil {
+			return attest.Forbidden("only an owner can remove an owner")
+		}
+		return account.RemoveMember(r.Context(), tx, c.Actor.OrgID, m.ID)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) apiGetOrg(w http.ResponseWriter, r *http.Request, c *call) error {

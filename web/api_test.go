@@ -355,3 +355,53 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	})
 }
+
+func TestTokensAndMembership(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		member := w.tokens[attest.RoleMember]
+		resp, body := w.api("POST", "/api/v1/tokens", member, `{"name":"laptop"}`)
+		created := decode[struct {
+			ID    string `json:"id"`
+			Token string `json:"token"`
+		}](t, body)
+		if resp.StatusCode != 201 || !strings.HasPrefix(created.Token, "att_") {
+			t.Fatalf("create token: %d %s", resp.StatusCode, body)
+		}
+		if resp, _ := w.api("GET", "/api/v1/me", created.Token, ""); resp.StatusCode != 200 {
+			t.Fatalf("new token does not work: %d", resp.StatusCode)
+		}
+		_, body = w.api("GET", "/api/v1/tokens", member, "")
+		if strings.Contains(string(body), created.Token) || !strings.Contains(string(body), created.ID) {
+			t.Fatalf("token list must name the token but never show its secret: %s", body)
+		}
+		// Someone else cannot revoke it; its owner can, and then it is dead.
+		if resp, _ := w.api("DELETE", "/api/v1/tokens/"+created.ID, w.tokens[attest.RoleAdmin], ""); resp.StatusCode != 404 {
+			t.Errorf("admin revoked a member's token through the self route: %d", resp.StatusCode)
+		}
+		if resp, _ := w.api("DELETE", "/api/v1/tokens/"+created.ID, member, ""); resp.StatusCode != 204 {
+			t.Fatalf("revoke: %d", resp.StatusCode)
+		}
+		if resp, _ := w.api("GET", "/api/v1/me", created.Token, ""); resp.StatusCode != 401 {
+			t.Fatalf("revoked token still works: %d", resp.StatusCode)
+		}
+		// An admin cannot remove the owner; the owner removes the member,
+		// whose token stops working at once.
+		if resp, _ := w.api("DELETE", "/api/v1/members/"+w.users[attest.RoleOwner].UserID, w.tokens[attest.RoleAdmin], ""); resp.StatusCode != 403 {
+			t.Errorf("admin removed the owner: %d", resp.StatusCode)
+		}
+		if resp, _ := w.api("DELETE", "/api/v1/members/"+w.users[attest.RoleOwner].UserID, w.tokens[attest.RoleOwner], ""); resp.StatusCode != 409 {
+			t.Errorf("the last owner removed themselves: %d", resp.StatusCode)
+		}
+		if resp, _ := w.api("DELETE", "/api/v1/members/"+w.users[attest.RoleMember].UserID, w.tokens[attest.RoleOwner], ""); resp.StatusCode != 204 {
+			t.Fatalf("remove member: %d", resp.StatusCode)
+		}
+		if resp, _ := w.api("GET", "/api/v1/me", member, ""); resp.StatusCode != 401 {
+			t.Fatalf("removed member's token still works: %d", resp.StatusCode)
+		}
+		_, body = w.api("GET", "/api/v1/audit-log?action=member.remove", w.tokens[attest.RoleAuditor], "")
+		if !strings.Contains(string(body), "member@acme.example") {
+			t.Fatalf("removal not in the audit log: %s", body)
+		}
+	})
+}

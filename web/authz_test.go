@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,6 +52,11 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 				continue
 			}
 			path := w.fillPattern(rt.Pattern)
+			if rt.Method == "DELETE" {
+				// Deleting the fixtures would pull the world from under
+				// the roles walked after; unknown ids still prove access.
+				path = paramRE.ReplaceAllString(rt.Pattern, "unknown")
+			}
 			for _, role := range attest.Roles {
 				allowed := web.Allowed(role, rt.Action)
 				var resp *http.Response
@@ -116,6 +122,8 @@ func (w *world) page(role attest.Role, method, path string, form url.Values) (*h
 	req.AddCookie(&http.Cookie{Name: "attest_session", Value: w.sessions[role].secret})
 	return w.do(req)
 }
+
+var paramRE = regexp.MustCompile(`\{[^}]+\}`)
 
 func trim(b []byte) string {
 	if len(b) > 200 {
