@@ -71,7 +71,7 @@ func alertChart(days []monitor.DayCount) template.HTML {
 		if d.Total > 0 {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.2f" font-size="10" text-anchor="middle" fill="%s">%d</text>`, x+colW/2, y-3, colourText, d.Total)
 		}
-		if i%7 == 0 || i == len(days)-1 {
+		if i%7 == 0 || (i == len(days)-1 && i%7 >= 4) {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" font-size="10" text-anchor="middle" fill="%s">%s</text>`, x+colW/2, top+chartH+14, colourMuted, html.EscapeString(d.Day[5:]))
 		}
 	}
