@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -104,17 +105,7 @@ func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, c *call) error {
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		m, err := account.MemberByID(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		if err := onlyOwnersMakeOwners(c, m.Role); err != nil {
-			return attest.Forbidden("only an owner can remove an owner")
-		}
-		return account.RemoveMember(r.Context(), tx, c.Actor.OrgID, m.ID)
-	})
-	if err != nil {
+	if err := s.removeMember(r.Context(), c, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -229,25 +220,46 @@ func (s *Server) apiPatchMember(w http.ResponseWriter, r *http.Request, c *call)
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if err := onlyOwnersMakeOwners(c, in.Role); err != nil {
+	m, err := s.changeRole(r.Context(), c, r.PathValue("id"), in.Role)
+	if err != nil {
 		return err
 	}
+	return writeJSON(w, 200, viewMember(m))
+}
+
+// changeRole is the one path for role changes (API and pages): only an
+// owner may make an owner or change an owner's role.
+func (s *Server) changeRole(ctx context.Context, c *call, userID string, role attest.Role) (account.Member, error) {
+	if err := onlyOwnersMakeOwners(c, role); err != nil {
+		return account.Member{}, err
+	}
 	var out account.Member
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		cur, err := account.MemberByID(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"))
+	err := s.inTx(ctx, c, func(tx *store.Tx) error {
+		cur, err := account.MemberByID(ctx, tx, c.Actor.OrgID, userID)
 		if err != nil {
 			return err
 		}
 		if err := onlyOwnersMakeOwners(c, cur.Role); err != nil {
 			return attest.Forbidden("only an owner can change an owner's role")
 		}
-		out, err = account.SetRole(r.Context(), tx, c.Actor.OrgID, cur.ID, in.Role)
+		out, err = account.SetRole(ctx, tx, c.Actor.OrgID, cur.ID, role)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, 200, viewMember(out))
+	return out, err
+}
+
+// removeMember is the one path for removals (API and pages).
+func (s *Server) removeMember(ctx context.Context, c *call, userID string) error {
+	return s.inTx(ctx, c, func(tx *store.Tx) error {
+		m, err := account.MemberByID(ctx, tx, c.Actor.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if err := onlyOwnersMakeOwners(c, m.Role); err != nil {
+			return attest.Forbidden("only an owner can remove an owner")
+		}
+		return account.RemoveMember(ctx, tx, c.Actor.OrgID, m.ID)
+	})
 }
 
 type frameworkView struct {

@@ -52,7 +52,7 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 				continue
 			}
 			path := w.fillPattern(rt.Pattern)
-			if rt.Method == "DELETE" {
+			if rt.Method == "DELETE" || strings.HasSuffix(rt.Pattern, "/remove") {
 				// Deleting the fixtures would pull the world from under
 				// the roles walked after; unknown ids still prove access.
 				path = paramRE.ReplaceAllString(rt.Pattern, "unknown")

@@ -75,6 +75,11 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		return err
 	}))
 	for r, u := range w.users {
+		// Fixture users have chosen their password, so pages are not
+		// gated behind the first-login password change.
+		must(t, db.InTx(ctx, u, func(tx *store.Tx) error {
+			return account.SetPassword(ctx, tx, u.UserID, "correct horse battery staple")
+		}))
 		w.tokens[r] = token(t, db, u)
 		must(t, db.InTx(ctx, u, func(tx *store.Tx) error {
 			secret, s, err := account.CreateSession(ctx, tx, u.UserID, w.org, false)

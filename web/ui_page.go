@@ -46,6 +46,7 @@ var flashes = map[string]string{
 	"assigned": "Owners assigned.",
 	"evidence": "Evidence added.",
 	"role":     "Role changed.",
+	"removed":  "Removed: their sessions and API tokens in this organisation have ended.",
 	"totp":     "Your authenticator is set up; you will need a code from it at every login.",
 	"password": "Your password is changed.",
 	"settings": "Settings saved.",

@@ -103,21 +103,7 @@ func (s *Server) memberAdd(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) memberRole(w http.ResponseWriter, r *http.Request, c *call) error {
-	role := attest.Role(r.PostFormValue("role"))
-	if err := onlyOwnersMakeOwners(c, role); err != nil {
-		return err
-	}
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		cur, err := account.MemberByID(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		if err := onlyOwnersMakeOwners(c, cur.Role); err != nil {
-			return attest.Forbidden("only an owner can change an owner's role")
-		}
-		_, err = account.SetRole(r.Context(), tx, c.Actor.OrgID, cur.ID, role)
-		return err
-	})
+	_, err := s.changeRole(r.Context(), c, r.PathValue("id"), attest.Role(r.PostFormValue("role")))
 	if err != nil {
 		errs, status, ok := formError(err)
 		if !ok {
@@ -131,4 +117,20 @@ func (s *Server) memberRole(w http.ResponseWriter, r *http.Request, c *call) err
 		return s.show(w, r, c, status, "members.html", "People", "members", p)
 	}
 	return redirect(w, r, "/members?done=role")
+}
+
+func (s *Server) memberRemove(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.removeMember(r.Context(), c, r.PathValue("id")); err != nil {
+		errs, status, ok := formError(err)
+		if !ok {
+			return err
+		}
+		p, perr := s.membersPageFor(r, c)
+		if perr != nil {
+			return perr
+		}
+		p.Errors = errs
+		return s.show(w, r, c, status, "members.html", "People", "members", p)
+	}
+	return redirect(w, r, "/members?done=removed")
 }

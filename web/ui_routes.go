@@ -44,6 +44,7 @@ func (s *Server) uiRoutes() []Route {
 		{Method: "GET", Pattern: "/members", Action: ActMemberRead, Summary: "People and their roles", handle: g(s.membersList)},
 		{Method: "POST", Pattern: "/members", Action: ActMemberManage, Summary: "Add a member", handle: g(s.memberAdd)},
 		{Method: "POST", Pattern: "/members/{id}/role", Action: ActMemberManage, Summary: "Change a member's role", handle: g(s.memberRole)},
+		{Method: "POST", Pattern: "/members/{id}/remove", Action: ActMemberManage, Summary: "Remove a member", handle: g(s.memberRemove)},
 
 		// Anything else is a page that does not exist, shown as one (to
 		// those logged in; others are asked to log in first, so the answer
