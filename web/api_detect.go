@@ -151,16 +151,21 @@ func (d *detectAPI) apiIngest(w http.ResponseWriter, r *http.Request, c *call) e
 	default:
 		return attest.Invalid("Content-Encoding", "must be gzip or absent")
 	}
-	sum, err := d.m.Ingest(r.Context(), c.Actor, monitor.IngestInput{Format: src, Body: body, AlertLink: alertLink(r)})
+	sum, err := d.m.Ingest(r.Context(), c.Actor, monitor.IngestInput{Format: src, Body: body, AlertLink: d.s.alertLink(r)})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, sum)
 }
 
-// alertLink builds links to alert pages from the address the client used
-// to reach the server.
-func alertLink(r *http.Request) func(string) string {
+// alertLink builds links to alert pages for messages that leave the
+// server: from the configured public address, else from the address the
+// client used (a deployment behind a proxy should set ATTEST_PUBLIC_URL).
+func (s *Server) alertLink(r *http.Request) func(string) string {
+	if s.publicURL != "" {
+		base := strings.TrimSuffix(s.publicURL, "/")
+		return func(id string) string { return base + "/alerts/" + id }
+	}
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"

@@ -32,7 +32,8 @@ type Config struct {
 	// SecureCookies marks cookies Secure. It is on unless the server
 	// listens on loopback over plain HTTP, where browsers would drop them.
 	SecureCookies bool
-	MaxUpload     int64 // evidence file cap in bytes
+	MaxUpload     int64  // evidence file cap in bytes
+	PublicURL     string // how people reach this server, for links in messages
 	Issuer        string
 	// Hooks lets later capabilities (detection, scheduling) add routes
 	// without this package knowing them in advance.
@@ -41,26 +42,27 @@ type Config struct {
 
 // Server is the HTTP side of Attest.
 type Server struct {
-	db       *store.DB
-	sealer   account.Sealer
-	blobs    blob.Store
-	log      *slog.Logger
-	secure   bool
-	maxUp    int64
-	issuer   string
-	routes   []Route
-	mux      *http.ServeMux
-	limiter  *limiter
-	metrics  *metrics
-	ui       *ui
-	openapi  []byte
-	openOnce sync.Once
+	db        *store.DB
+	sealer    account.Sealer
+	blobs     blob.Store
+	log       *slog.Logger
+	secure    bool
+	maxUp     int64
+	issuer    string
+	publicURL string
+	routes    []Route
+	mux       *http.ServeMux
+	limiter   *limiter
+	metrics   *metrics
+	ui        *ui
+	openapi   []byte
+	openOnce  sync.Once
 }
 
 // New builds the server and its route table.
 func New(cfg Config) (*Server, error) {
 	s := &Server{db: cfg.DB, sealer: cfg.Sealer, blobs: cfg.Blobs, log: cfg.Log, secure: cfg.SecureCookies,
-		maxUp: cfg.MaxUpload, issuer: cfg.Issuer, mux: http.NewServeMux(), limiter: newLimiter(10, time.Minute)}
+		maxUp: cfg.MaxUpload, issuer: cfg.Issuer, publicURL: cfg.PublicURL, mux: http.NewServeMux(), limiter: newLimiter(10, time.Minute)}
 	if s.log == nil {
 		s.log = slogDiscard
 	}

@@ -74,7 +74,12 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{DB: db, Sealer: kr, Blobs: blobs, Log: log, SecureCookies: secure, MaxUpload: maxUpload})
+	url := "http://" + ln.Addr().String()
+	publicURL := e.getenv("ATTEST_PUBLIC_URL")
+	if publicURL == "" {
+		publicURL = url
+	}
+	srv, err := web.New(web.Config{DB: db, Sealer: kr, Blobs: blobs, Log: log, SecureCookies: secure, MaxUpload: maxUpload, PublicURL: publicURL})
 	if err != nil {
 		return err
 	}
@@ -87,7 +92,6 @@ func runServe(e *env, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	url := "http://" + ln.Addr().String()
 	orgs, _ := account.CountOrgs(e.ctx, db.Q())
 	log.Info("attest started", "url", url, "database", string(db.Dialect()), "data", sf.data, "key_id", kr.KeyID(),
 		"startup_ms", time.Since(start).Milliseconds())
@@ -99,10 +103,6 @@ func runServe(e *env, args []string) error {
 	// Background work (the task sweep, reminders and digests, their
 	// deliveries) shares the server's lifetime; several instances on one
 	// PostgreSQL split the jobs between them without doubling any.
-	publicURL := e.getenv("ATTEST_PUBLIC_URL")
-	if publicURL == "" {
-		publicURL = url
-	}
 	host, _ := os.Hostname()
 	runner := jobs.NewRunner(db, jobs.Options{Log: log})
 	runner.Handle(notify.JobKind, (&notify.Sender{DB: db, Sealer: kr, SMTP: smtpCfg, Hostname: host}).Deliver)
