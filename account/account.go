@@ -134,6 +134,24 @@ func CountOrgs(ctx context.Context, q store.Querier) (int, error) {
 	return n, err
 }
 
+// OrgIDs lists every org, for background work that visits each in turn.
+func OrgIDs(ctx context.Context, q store.Querier) ([]attest.OrgID, error) {
+	rows, err := q.QueryContext(ctx, "SELECT id FROM orgs ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list orgs: %w", err)
+	}
+	defer rows.Close()
+	var out []attest.OrgID
+	for rows.Next() {
+		var id attest.OrgID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list orgs: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // UpdateOrgSettings changes scope and the TOTP requirement.
 func UpdateOrgSettings(ctx context.Context, tx *store.Tx, org attest.OrgID, scope []string, requireTOTP bool) (Org, error) {
 	before, err := GetOrg(ctx, tx, org)

@@ -61,7 +61,7 @@ type Sweeper struct {
 // Run is the job handler of SweepJob: it sweeps every org, going on past
 // an org that fails and reporting all failures at the end.
 func (s *Sweeper) Run(ctx context.Context, _ jobs.Job) error {
-	orgs, err := orgIDs(ctx, s.DB.Q())
+	orgs, err := account.OrgIDs(ctx, s.DB.Q())
 	if err != nil {
 		return err
 	}
@@ -72,24 +72,6 @@ func (s *Sweeper) Run(ctx context.Context, _ jobs.Job) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// orgIDs lists every org; the sweep is the one reader across orgs.
-func orgIDs(ctx context.Context, q store.Querier) ([]attest.OrgID, error) {
-	rows, err := q.QueryContext(ctx, "SELECT id FROM orgs ORDER BY id")
-	if err != nil {
-		return nil, fmt.Errorf("list orgs: %w", err)
-	}
-	defer rows.Close()
-	var out []attest.OrgID
-	for rows.Next() {
-		var id attest.OrgID
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list orgs: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // SweepOrg does one org's work, as the system actor: generate occurrences,

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/attest-hq/attest/control"
 	"github.com/attest-hq/attest/evidence"
 	"github.com/attest-hq/attest/framework"
+	"github.com/attest-hq/attest/readiness"
 	"github.com/attest-hq/attest/store"
 )
 
@@ -41,6 +43,7 @@ func (s *Server) apiRoutes() []Route {
 		{Method: "GET", Pattern: "/api/v1/evidence/{id}", Action: ActEvidenceRead, API: true, Summary: "One evidence item", Response: evidence.Item{}, handle: s.apiEvidence},
 		{Method: "GET", Pattern: "/api/v1/evidence/{id}/content", Action: ActEvidenceRead, API: true, Summary: "The original bytes of an evidence item", handle: s.apiEvidenceContent},
 		{Method: "GET", Pattern: "/api/v1/readiness", Action: ActControlRead, API: true, Summary: "Readiness overall, per category and per criterion, explained", Response: control.Readiness{}, handle: s.apiReadiness},
+		{Method: "GET", Pattern: "/api/v1/readiness/history", Action: ActControlRead, API: true, Summary: "One readiness reading per day, oldest first (days: how far back, default 90)", Response: List[readiness.Snapshot]{}, handle: s.apiReadinessHistory},
 		{Method: "GET", Pattern: "/api/v1/audit-log", Action: ActAuditLogRead, API: true, Summary: "Audit-log entries, newest first (cursor: next_cursor)", Response: List[auditView]{}, handle: s.apiAuditLog},
 	}
 }
@@ -519,4 +522,13 @@ func (s *Server) apiAuditLog(w http.ResponseWriter, r *http.Request, c *call) er
 			TargetID: e.TargetID, Before: rawJSON(e.Before), After: rawJSON(e.After), PrevHash: e.PrevHash, Hash: e.Hash}
 	}
 	return writeJSON(w, 200, listOf(out, next))
+}
+
+// parseDays reads a look-back window in days.
+func parseDays(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 3660 {
+		return 0, attest.Invalid("days", "must be a whole number of days between 1 and 3660")
+	}
+	return n, nil
 }

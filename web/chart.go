@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math"
 	"strings"
+	"time"
 )
 
 // The charts are drawn on the server as inline SVG: no JavaScript, no
@@ -128,6 +129,65 @@ func scoreBar(score float64) template.HTML {
 	fmt.Fprintf(&b, `<rect width="%.0f" height="%.0f" rx="2" fill="%s"/>`, w, h, colourTrack)
 	if score > 0 {
 		fmt.Fprintf(&b, `<rect width="%.2f" height="%.0f" rx="2" fill="%s"/>`, w*score, h, scoreColour(score))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// trendPoint is one reading of a trend chart.
+type trendPoint struct {
+	Day   time.Time
+	Score float64 // 0..1
+}
+
+// trendChart draws readiness over time as a line on a 0-100% scale, days
+// spaced by the calendar (a gap in readings shows as a longer segment),
+// with the first and last day and the latest value labelled.
+func trendChart(points []trendPoint, label string) template.HTML {
+	const w, h, left, right, top, bottom = 560.0, 180.0, 44.0, 64.0, 10.0, 26.0
+	plotW, plotH := w-left-right, h-top-bottom
+	var b strings.Builder
+	desc := label + ": no readings yet"
+	if n := len(points); n > 0 {
+		desc = fmt.Sprintf("%s: %s on %s, %s on %s", label, percent(points[0].Score), points[0].Day.Format("2 Jan"),
+			percent(points[n-1].Score), points[n-1].Day.Format("2 Jan 2006"))
+	}
+	fmt.Fprintf(&b, `<svg class="chart trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s">`,
+		w, h, w, h, html.EscapeString(desc))
+	for _, g := range []float64{0, 0.5, 1} {
+		y := top + plotH*(1-g)
+		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="%s" stroke-width="1"/>`, left, y, left+plotW, y, colourTrack)
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-size="11" text-anchor="end" fill="%s">%d%%</text>`, left-6, y+4, colourMuted, int(g*100))
+	}
+	if len(points) == 0 {
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="13" text-anchor="middle" fill="%s">The first reading is taken today; the trend grows from there.</text>`, left+plotW/2, top+plotH/2, colourMuted)
+		b.WriteString(`</svg>`)
+		return template.HTML(b.String())
+	}
+	first, last := points[0].Day, points[len(points)-1].Day
+	span := last.Sub(first).Hours() / 24
+	x := func(d time.Time) float64 {
+		if span <= 0 {
+			return left + plotW
+		}
+		return left + plotW*(d.Sub(first).Hours()/24)/span
+	}
+	y := func(s float64) float64 { return top + plotH*(1-clamp01(s)) }
+	var path strings.Builder
+	for i, p := range points {
+		cmd := "L"
+		if i == 0 {
+			cmd = "M"
+		}
+		fmt.Fprintf(&path, "%s%.1f %.1f ", cmd, x(p.Day), y(p.Score))
+	}
+	latest := points[len(points)-1]
+	fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2.5" stroke-linejoin="round"/>`, strings.TrimSpace(path.String()), scoreColour(latest.Score))
+	fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="%s"/>`, x(latest.Day), y(latest.Score), scoreColour(latest.Score))
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="13" font-weight="600" fill="%s">%s</text>`, x(latest.Day)+8, y(latest.Score)+4, colourText, percent(latest.Score))
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" fill="%s">%s</text>`, left, h-6, colourMuted, first.Format("2 Jan 2006"))
+	if span > 0 {
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" text-anchor="end" fill="%s">%s</text>`, left+plotW, h-6, colourMuted, last.Format("2 Jan 2006"))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -5,46 +5,13 @@ import (
 	"net/http"
 
 	attest "github.com/attest-hq/attest"
-	"github.com/attest-hq/attest/account"
 	"github.com/attest-hq/attest/control"
-	"github.com/attest-hq/attest/evidence"
-	"github.com/attest-hq/attest/framework"
-	"github.com/attest-hq/attest/task"
+	"github.com/attest-hq/attest/readiness"
 )
 
-// readiness gathers what scoring needs (scope, controls, evidence
-// freshness) and computes the org's readiness. It is the one place new
-// signals (overdue tasks, failing checks) are joined in.
+// readiness is the org's readiness now (see package readiness).
 func (s *Server) readiness(ctx context.Context, org attest.OrgID) (control.Readiness, error) {
-	o, err := account.GetOrg(ctx, s.db.Q(), org)
-	if err != nil {
-		return control.Readiness{}, err
-	}
-	cs, err := control.List(ctx, s.db.Q(), org, control.Filter{})
-	if err != nil {
-		return control.Readiness{}, err
-	}
-	ev, err := evidence.Summaries(ctx, s.db.Q(), org)
-	if err != nil {
-		return control.Readiness{}, err
-	}
-	cat, err := framework.Builtin()
-	if err != nil {
-		return control.Readiness{}, err
-	}
-	fw, _ := cat.Framework(control.FrameworkID)
-	now := s.db.Now()
-	overdue, err := task.OverdueByControl(ctx, s.db.Q(), org, now)
-	if err != nil {
-		return control.Readiness{}, err
-	}
-	states := make([]control.ControlState, len(cs))
-	for i, c := range cs {
-		sum := ev[c.ID]
-		states[i] = control.ControlState{Control: c, EvidenceCount: sum.Count,
-			EvidenceStale: sum.Count > 0 && !evidence.Fresh(c.Frequency, sum.Newest, now), OverdueTasks: overdue[c.ID]}
-	}
-	return control.ComputeReadiness(fw, o.Scope, states)
+	return readiness.ForOrg(ctx, s.db.Q(), org, s.db.Now())
 }
 
 func (s *Server) apiReadiness(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -53,4 +20,20 @@ func (s *Server) apiReadiness(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	return writeJSON(w, 200, rd)
+}
+
+func (s *Server) apiReadinessHistory(w http.ResponseWriter, r *http.Request, c *call) error {
+	days := 90
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := parseDays(v)
+		if err != nil {
+			return err
+		}
+		days = n
+	}
+	hist, err := readiness.History(r.Context(), s.db.Q(), c.Actor.OrgID, s.db.Now().AddDate(0, 0, -days))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, listOf(hist, ""))
 }

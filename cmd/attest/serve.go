@@ -17,6 +17,7 @@ import (
 	"github.com/attest-hq/attest/jobs"
 	"github.com/attest-hq/attest/monitor"
 	"github.com/attest-hq/attest/notify"
+	"github.com/attest-hq/attest/readiness"
 	"github.com/attest-hq/attest/task"
 	"github.com/attest-hq/attest/web"
 )
@@ -116,6 +117,8 @@ func runServe(e *env, args []string) error {
 	}
 	runner.Handle(monitor.EvidenceJob, mon.RecordLastMonth)
 	runner.Every(monitor.EvidenceJob, 24*time.Hour)
+	runner.Handle(readiness.Job, readiness.RecordAll(db))
+	runner.Every(readiness.Job, 6*time.Hour)
 	runner.Start(e.ctx)
 	if smtpCfg == nil {
 		log.Info("email reminders are off: set ATTEST_SMTP_URL and ATTEST_SMTP_FROM to send them")
