@@ -277,6 +277,10 @@ func TestBrowserFirstHour(t *testing.T) {
 				{"settings", "/settings", "settings-form"},
 				{"members", "/members", "members-table"},
 				{"auditlog", "/audit-log", "audit-table"},
+				{"summary", "/summary", "summary-trend"},
+				{"risks", "/risks", "nav-registers"},
+				{"tasks", "/tasks", "nav-tasks"},
+				{"alerts", "/alerts", "nav-alerts"},
 				{"notfound", notFoundPath, "error"},
 			} {
 				do("open "+pg.path, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(hook(pg.hook)))
