@@ -8,7 +8,6 @@ package notify
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -486,7 +485,7 @@ func ListDeliveries(ctx context.Context, q store.Querier, org attest.OrgID, f Fi
 		addOne("task_id = $%d", f.TaskID)
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		at, id, err := store.DecodeTimeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -499,40 +498,12 @@ func ListDeliveries(ctx context.Context, q store.Querier, org attest.OrgID, f Fi
 	if err != nil {
 		return nil, "", fmt.Errorf("list deliveries: %w", err)
 	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanDelivery)
+	if err != nil {
 		return nil, "", fmt.Errorf("list deliveries: %w", err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		next = encodeCursor(last.CreatedAt, last.ID)
-	}
+	out, next := store.Trim(out, f.Limit, func(d Delivery) string { return store.TimeCursor(d.CreatedAt, d.ID) })
 	return out, next, nil
-}
-
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeCursor(s string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		at, id, ok := strings.Cut(string(b), "|")
-		if t, perr := time.Parse(time.RFC3339Nano, at); ok && perr == nil {
-			return t, id, nil
-		}
-	}
-	return time.Time{}, "", attest.Invalid("cursor", "is not a cursor this list handed out")
 }
 
 // Counts is how many deliveries of an org stand in each status.

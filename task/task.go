@@ -3,7 +3,6 @@ package task
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,9 +203,13 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter, now 
 		add("t.due_on <= $?", Day(f.DueTo))
 	}
 	if f.Cursor != "" {
-		due, id, err := decodeCursor(f.Cursor)
+		key, id, err := store.DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
+		}
+		due, err := time.Parse(DateLayout, key)
+		if err != nil {
+			return nil, "", attest.Invalid("cursor", "is not a cursor this list handed out")
 		}
 		args = append(args, due, id)
 		query += fmt.Sprintf(" AND (t.due_on > $%d OR (t.due_on = $%d AND t.id > $%d))", len(args)-1, len(args)-1, len(args))
@@ -230,24 +233,8 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter, now 
 		return nil, "", fmt.Errorf("list tasks: %w", err)
 	}
 	rows.Close()
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		next = base64.RawURLEncoding.EncodeToString([]byte(last.DueOn.Format(DateLayout) + "|" + last.ID))
-	}
+	out, next := store.Trim(out, f.Limit, func(t Task) string { return store.EncodeCursor(t.DueOn.Format(DateLayout), t.ID) })
 	return out, next, finishTasks(ctx, q, org, out, now)
-}
-
-func decodeCursor(s string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		due, id, ok := strings.Cut(string(b), "|")
-		if d, perr := time.Parse(DateLayout, due); ok && perr == nil {
-			return d, id, nil
-		}
-	}
-	return time.Time{}, "", attest.Invalid("cursor", "is not a cursor this list handed out")
 }
 
 // Input creates a one-off task.
