@@ -1,5 +1,7 @@
 package pii
 
+import "bytes"
+
 // Context: the words around a candidate, and the column or key it sits in,
 // raise or lower its confidence. Words are matched whole (lower-cased), so
 // "sin" in "using" or "dl" in "handle" never counts.
@@ -124,10 +126,51 @@ func lookupWord(w []byte) (typeSet, bool) {
 func init() {
 	for w, t := range keywords {
 		addWord(w, t, false)
+		addFilter(w)
 	}
 	for w := range negativeWords {
 		addWord(w, 0, true)
+		addFilter(w)
 	}
+	for _, w := range phraseWords {
+		addFilter(w)
+	}
+}
+
+// phraseWords are the words of the two-word phrases (see phrase).
+var phraseWords = []string{"social", "security", "insurance", "national", "tax", "taxpayer", "id", "of", "birth", "d", "o"}
+
+// wordFilter says, for a word's first and last character, which lengths a
+// keyword, negative or phrase word can have (bit n for length n): most words
+// of a text are none of them and are passed over without lower-casing or
+// hashing.
+var wordFilter [36 * 36]uint64
+
+// filterIndex maps a letter (either case) to 0..25 and a digit to 26..35.
+func filterIndex(c byte) int {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return int(c - 'a')
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	}
+	return 26 + int(c-'0')
+}
+
+func addFilter(w string) {
+	for i := 0; i < len(w); i++ {
+		// Not isAlnum: its table may not be filled yet when this init runs.
+		if c := w[i] | 0x20; !(c >= 'a' && c <= 'z') && !(w[i] >= '0' && w[i] <= '9') {
+			return // never read as one word ("e-mail")
+		}
+	}
+	wordFilter[filterIndex(w[0])*36+filterIndex(w[len(w)-1])] |= 1 << len(w)
+}
+
+// mayMatter reports whether the alphanumeric word w (at most maxWordLen
+// bytes) can be a keyword, a negative word or part of a phrase.
+func mayMatter(w []byte) bool {
+	return wordFilter[filterIndex(w[0])*36+filterIndex(w[len(w)-1])]&(1<<len(w)) != 0
 }
 
 // scanWords feeds ctx with the words of text. Two-word phrases ("social
@@ -224,6 +267,10 @@ func (c *wordCache) read(buf []byte, from, to int) {
 			c.prevEnd = -1
 			continue
 		}
+		if !mayMatter(buf[s:i]) {
+			c.prevLen, c.prevEnd = 0, i // a word, but not the first of a phrase
+			continue
+		}
 		w := lowerWord(&low, buf[s:i])
 		k, neg := lookupWord(w)
 		if c.prevEnd >= 0 && c.prevEnd >= s-3 {
@@ -240,21 +287,27 @@ func (c *wordCache) read(buf []byte, from, to int) {
 	}
 }
 
+// reset forgets the words read (keeping the space) for a new buffer.
+func (c *wordCache) reset() {
+	c.hits = c.hits[:0]
+	c.first, c.scanned, c.prevLen, c.prevEnd = 0, 0, 0, -1
+}
+
 // around returns the context of the candidate buf[start:end]: the words on
 // its line within windowBefore bytes before and windowAfter bytes after.
 func (c *wordCache) around(buf []byte, start, end int) ctxInfo {
-	ws := start
-	for ws > 0 && start-ws < windowBefore && buf[ws-1] != '\n' {
-		ws--
+	ws := max(start-windowBefore, 0)
+	if k := bytes.LastIndexByte(buf[ws:start], '\n'); k >= 0 {
+		ws += k + 1
 	}
 	if ws > 0 && buf[ws-1] != '\n' {
 		for ws < start && isAlnum(buf[ws]) { // do not start inside a word
 			ws++
 		}
 	}
-	we := end
-	for we < len(buf) && we-end < windowAfter && buf[we] != '\n' {
-		we++
+	we := min(end+windowAfter, len(buf))
+	if k := bytes.IndexByte(buf[end:we], '\n'); k >= 0 {
+		we = end + k
 	}
 	if we < len(buf) && buf[we] != '\n' {
 		for we > end && isAlnum(buf[we-1]) {

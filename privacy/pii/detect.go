@@ -84,6 +84,13 @@ type hintFunc func(pos int) ctxInfo
 // where scanning stopped (a skipped token may run past to) and the new lo.
 func (d *detector) scan(buf []byte, from, to, lo int, hint hintFunc, emit func(match)) (next, floor int) {
 	var st scanState
+	return d.scanWith(&st, buf, from, to, lo, hint, emit)
+}
+
+// scanWith is scan with scratch space the caller keeps between calls (its
+// word cache is reset: positions are only valid within one buffer).
+func (d *detector) scanWith(st *scanState, buf []byte, from, to, lo int, hint hintFunc, emit func(match)) (next, floor int) {
+	st.words.reset()
 	i := from
 	for i < to {
 		i = nextTrigger(buf, i, to)
@@ -96,7 +103,7 @@ func (d *detector) scan(buf []byte, from, to, lo int, hint hintFunc, emit func(m
 		if buf[i] == '@' {
 			m, ok = d.email(buf, i, lo)
 		} else {
-			m, ok, skip = d.numeric(buf, i, lo, &st, hint)
+			m, ok, skip = d.numeric(buf, i, lo, st, hint)
 		}
 		if ok {
 			emit(m)
@@ -300,12 +307,15 @@ func (d *detector) numeric(buf []byte, i, lo int, st *scanState, hint hintFunc) 
 	if nearColon(buf, i, j) {
 		d.ipv6(buf, i, lo, l)
 	}
+	if k == 0 && l.n == 0 && j < n && gluedRun(buf, i, j) {
+		return match{}, false, skipToken(buf, i)
+	}
 	if k > 0 {
 		if k <= 2 && isUpper(buf[i-1]) && (k == 1 || isUpper(buf[i-2])) && leftOK(buf, i-k) {
 			d.lettered(buf, i, k, l)
 		}
 	} else {
-		d.digitsFirst(buf, i, lo, l)
+		d.digitsFirst(buf, i, j, lo, l)
 	}
 	if l.n == 0 {
 		return match{}, false, skipToken(buf, i)
@@ -314,6 +324,21 @@ func (d *detector) numeric(buf []byte, i, lo int, st *scanState, hint hintFunc) 
 		return m, true, m.end
 	}
 	return match{}, false, skipToken(buf, i)
+}
+
+// gluedRun reports a digit run buf[i:j] that no matcher can use, decided
+// before any of them runs: a run glued to a letter ("200ms", the hex of a
+// hash or UUID) ends no candidate, as every matcher wants a separator or the
+// end of the token after its digits ("15th" after a month name and the
+// letter-suffixed "AB 123456C" are left to the matchers); nor does an ISO
+// timestamp ("2024-01-15T10:00"), which is not a date of birth.
+func gluedRun(buf []byte, i, j int) bool {
+	c := buf[j]
+	if isLetter(c) || c == '_' {
+		return !(i >= 2 && buf[i-1] == ' ' && isLetter(buf[i-2]))
+	}
+	return c == '-' && j-i == 4 && j+6 < len(buf) && isDigit(buf[j+1]) && isDigit(buf[j+2]) && buf[j+3] == '-' &&
+		isDigit(buf[j+4]) && isDigit(buf[j+5]) && (buf[j+6] == 'T' || buf[j+6] == 't')
 }
 
 // groups is a run of digit groups joined by single separators, as in
@@ -384,19 +409,48 @@ func (g *groups) digits(buf []byte, k int, dst []byte) []byte {
 	return dst
 }
 
-// digitsFirst runs the matchers for a candidate that starts with a digit.
-func (d *detector) digitsFirst(buf []byte, i, lo int, l *candList) {
-	g := parseGroups(buf, i)
-	if leftOK(buf, i) {
-		d.ssnLike(buf, &g, l)
-		d.card(buf, &g, l)
-		d.ipv4(buf, &g, l)
-		d.dateNumeric(buf, &g, l)
-		d.bareIDs(buf, &g, l)
+// digitsFirst runs the matchers for a candidate that starts with the digit
+// run buf[i:j]. Each matcher is only called when the run's length and the
+// bytes around it allow its shapes (the conditions are those its own code
+// checks first), which spares most triggers of a log the full set.
+func (d *detector) digitsFirst(buf []byte, i, j, lo int, l *candList) {
+	n := len(buf)
+	r := j - i
+	var sep byte // the separator parseGroups would see after the first group
+	if j+1 < n && isDigit(buf[j+1]) {
+		switch buf[j] {
+		case '-', ' ', '.', '/':
+			sep = buf[j]
+		}
 	}
-	d.phone(buf, i, l)
-	d.ninoSpaced(buf, i, lo, l)
-	d.dateWords(buf, i, lo, l)
+	// ssnLike: 3 then a separator, or 9; card: 13-19, or 4 then ' ' or '-';
+	// ipv4 and numeric dates: up to 4 then a separator, or 8; bare ids: 6-13,
+	// or groups joined by ' ' or '-'.
+	if (r >= 6 && r <= 19) || sep == ' ' || sep == '-' || (sep != 0 && r <= 4) {
+		g := parseGroups(buf, i)
+		if leftOK(buf, i) {
+			d.ssnLike(buf, &g, l)
+			d.card(buf, &g, l)
+			d.ipv4(buf, &g, l)
+			d.dateNumeric(buf, &g, l)
+			d.bareIDs(buf, &g, l)
+		}
+	}
+	var before byte
+	if i > 0 {
+		before = buf[i-1]
+	}
+	// phone: after '+' or '(', a trunk '1', or 3, 6 or 10 digits.
+	if before == '+' || before == '(' || r == 1 || r == 3 || r == 6 || r == 10 {
+		d.phone(buf, i, l)
+	}
+	if before == ' ' {
+		d.ninoSpaced(buf, i, lo, l)
+	}
+	// dateWords: a month name before, or a day of one or two digits then ' ' or '-'.
+	if before == ' ' || (r <= 2 && j < n && (buf[j] == ' ' || buf[j] == '-')) {
+		d.dateWords(buf, i, lo, l)
+	}
 }
 
 // ssnLike finds US SSNs and ITINs (3-2-4) and Canadian SINs (3-3-3), and

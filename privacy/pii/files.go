@@ -126,9 +126,11 @@ func (s *Scanner) scanText(ctx context.Context, name, ext string, r io.Reader, h
 	}
 	s.files.Add(1)
 	cr := &countingReader{r: r, s: s}
+	batch := findingBatch{s: s}
 	_, err := s.det.scanStream(ctx, cr, st, s.cfg.ChunkSize, func(l located) {
-		s.report(Finding{Type: l.typ, Path: name, Line: l.line, Col: l.col, Confidence: l.conf, Redacted: l.redacted})
+		batch.add(Finding{Type: l.typ, Path: name, Line: l.line, Col: l.col, Confidence: l.conf, Redacted: l.redacted})
 	})
+	batch.flush()
 	if err != nil && ctx.Err() == nil {
 		s.skip(name, "stopped: "+errString(err))
 	}

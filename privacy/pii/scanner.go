@@ -159,6 +159,55 @@ func (s *Scanner) report(f Finding) {
 	}
 }
 
+// findingBatch collects the findings of one file and reports them a batch
+// at a time: a log can hold a finding every line, and taking the lock and
+// the summary maps once per finding made the workers wait on each other.
+type findingBatch struct {
+	s     *Scanner
+	items []Finding
+}
+
+const findingBatchSize = 256
+
+func (b *findingBatch) add(f Finding) {
+	if b.items == nil {
+		b.items = make([]Finding, 0, findingBatchSize)
+	}
+	b.items = append(b.items, f)
+	if len(b.items) == findingBatchSize {
+		b.flush()
+	}
+}
+
+// flush reports the findings collected, in order, under one lock.
+func (b *findingBatch) flush() {
+	if len(b.items) == 0 {
+		return
+	}
+	s := b.s
+	s.found.Add(int64(len(b.items)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last string
+	var counts map[Type]int64
+	for _, f := range b.items {
+		s.sum.ByType[f.Type]++
+		if counts == nil || f.Path != last {
+			last = f.Path
+			if counts = s.sum.ByFile[last]; counts == nil {
+				counts = map[Type]int64{}
+				s.sum.ByFile[last] = counts
+			}
+		}
+		counts[f.Type]++
+		if s.cfg.OnFinding != nil {
+			s.cfg.OnFinding(f)
+		}
+	}
+	clear(b.items) // drop the strings
+	b.items = b.items[:0]
+}
+
 func (s *Scanner) skip(where, reason string) {
 	s.skipped.Add(1)
 	if s.cfg.OnSkip != nil {

@@ -99,6 +99,7 @@ func (d *detector) scanStream(ctx context.Context, r io.Reader, st structure, ch
 		chunk = defaultChunk
 	}
 	buf := make([]byte, keepBehind+chunk+keepAhead)
+	st0 := new(scanState)
 	var (
 		n, from, lo int
 		base, skip  int64
@@ -141,7 +142,7 @@ func (d *detector) scanStream(ctx context.Context, r io.Reader, st structure, ch
 				eof = true
 			case err != nil:
 				// Scan what arrived, then report the break.
-				next, _ := d.scan(buf[:n], max(from, int(skip-base)), n, lo, hint, emitMatch)
+				next, _ := d.scanWith(st0, buf[:n], max(from, int(skip-base)), n, lo, hint, emitMatch)
 				_ = next
 				return total, err
 			case k == 0:
@@ -155,7 +156,7 @@ func (d *detector) scanStream(ctx context.Context, r io.Reader, st structure, ch
 			to = nextRuneStart(buf, n-keepAhead)
 		}
 		start := max(from, int(skip-base))
-		next, floor := d.scan(buf[:n], start, to, lo, hint, emitMatch)
+		next, floor := d.scanWith(st0, buf[:n], start, to, lo, hint, emitMatch)
 		skip = base + int64(next)
 		if eof {
 			return total, nil
