@@ -67,6 +67,7 @@ var (
 	gwApp        = event.FieldKey("id.applicationName")
 	gwCustomer   = event.FieldKey("id.customerId")
 	gwActorEmail = event.FieldKey("actor.email")
+	gwActorKey   = event.FieldKey("actor.key")
 	gwCallerType = event.FieldKey("actor.callerType")
 	gwIP         = event.FieldKey("ipAddress")
 	gwEventName  = event.FieldKey("events.name")
@@ -286,11 +287,17 @@ func parseGWorkspace(rec []byte, ev *event.Event) error {
 	app := lookupString(ev, gwApp)
 	ev.Org = lookupString(ev, gwCustomer)
 	ev.Actor = lookupString(ev, gwActorEmail)
+	if ev.Actor == "" {
+		// Google's own jobs and OAuth keys act with callerType KEY and a
+		// key ("SYSTEM", a consumer key) instead of an email.
+		ev.Actor = lookupString(ev, gwActorKey)
+	}
 	ev.ActorType = strings.ToLower(lookupString(ev, gwCallerType))
 	if ev.ActorType == "" {
 		ev.ActorType = "user"
 	}
-	ev.SourceIP = lookupString(ev, gwIP)
+	// The API sometimes reports a blank address (" ") for admin actions.
+	ev.SourceIP = strings.TrimSpace(lookupString(ev, gwIP))
 	service := app + ".googleapis.com"
 	ev.AddString("eventService", service)
 	ev.AddString("protoPayload.serviceName", service)
