@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +37,25 @@ type Config struct {
 	// alert in Alert.Samples (0: none); SampleBytes cuts each (default 8 KiB).
 	SampleEvents int
 	SampleBytes  int
+	// MaxSkew is how far ahead of the newest sane time an event may be
+	// dated before it counts as clock-skewed (Stats.ClockSkewed): it is
+	// still matched against the rules and alerts keep its own time, but it
+	// does not move the engine's clock (so it cannot close alert groups
+	// early) and baselines see it at the engine's time. Default 24 hours;
+	// negative turns the check off.
+	MaxSkew time.Duration
+	// Now, when set, is the wall clock that is the newest sane time: the
+	// server, which receives events as they happen, sets it to time.Now.
+	// Without it (replaying files) the reference is the stream's own: the
+	// later of the engine's clock and the median time of its recent events,
+	// so one stray date cannot move it while a real jump (a later file) is
+	// followed after a few dozen events; and nothing may be dated beyond
+	// the machine's clock plus MaxSkew.
+	Now func() time.Time
 }
+
+// DefaultMaxSkew is Config.MaxSkew's default.
+const DefaultMaxSkew = 24 * time.Hour
 
 // Stats counts what an Engine did.
 type Stats struct {
@@ -43,6 +63,9 @@ type Stats struct {
 	Matches    int64 `json:"matches"`
 	Alerts     int64 `json:"alerts"`
 	Suppressed int64 `json:"suppressed"`
+	// ClockSkewed counts events dated more than Config.MaxSkew ahead of
+	// the newest sane time.
+	ClockSkewed int64 `json:"clock_skewed"`
 }
 
 // Engine turns events into alerts. Process must be called from one
@@ -62,10 +85,16 @@ type Engine struct {
 	keyBuf     []byte
 	sups       []compiledSuppression
 	supCounts  []int64
+	recent     recentTimes
+	wall       time.Time // the machine's clock, read at start and at each sweep
 }
 
 type group struct {
 	alert Alert
+	// offClock marks a group of events outside the engine's clock (dated
+	// far ahead of it, or behind it by more than a group window): such a
+	// group never takes in on-time events and closes at the next sweep.
+	offClock bool
 }
 
 // New builds an Engine.
@@ -85,6 +114,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.SampleBytes <= 0 {
 		cfg.SampleBytes = 8 << 10
 	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = DefaultMaxSkew
+	}
 	sups := make([]compiledSuppression, len(cfg.Suppressions))
 	for i, s := range cfg.Suppressions {
 		sups[i].s = s
@@ -103,6 +135,7 @@ func New(cfg Config) (*Engine, error) {
 		open:       map[string]*group{},
 		sups:       sups,
 		supCounts:  make([]int64, len(sups)),
+		wall:       time.Now(),
 	}
 	if !cfg.DisableBaselines {
 		e.base = baseline.New(cfg.Baseline)
@@ -134,17 +167,33 @@ func (e *Engine) Process(ctx context.Context, ev *event.Event) error {
 // correlations, baselines and alert groups.
 func (e *Engine) Apply(ctx context.Context, ev *event.Event, matched []*sigma.Rule) error {
 	e.stats.Events++
-	// Events without a usable time (or clock-skewed far into the past of
-	// the stream) take the latest time seen, so windows stay sane.
+	// Events without a usable time take the latest time seen, so windows
+	// stay sane.
 	if ev.Time.IsZero() {
 		ev.Time = e.lastTime
 	}
+	skewed := false
 	if ev.Time.After(e.lastTime) {
-		e.lastTime = ev.Time
+		if e.skewed(ev.Time) {
+			skewed = true
+			e.stats.ClockSkewed++
+		} else {
+			e.lastTime = ev.Time
+		}
+	}
+	if e.cfg.Now == nil && e.cfg.MaxSkew > 0 {
+		e.recent.add(ev.Time)
 	}
 	if e.base != nil {
+		// Baselines keep their own windows by event time: a skewed event
+		// is observed at the engine's time so it cannot age them out.
+		t := ev.Time
+		if skewed {
+			ev.Time = e.lastTime
+		}
 		e.findings = e.base.Observe(ev, e.findings[:0])
 		e.findings = e.base.Rate(ev, e.findings)
+		ev.Time = t
 	}
 	for _, r := range matched {
 		e.stats.Matches++
@@ -173,9 +222,65 @@ func (e *Engine) Apply(ctx context.Context, ev *event.Event, matched []*sigma.Ru
 	e.sinceSweep++
 	if e.sinceSweep >= 4096 {
 		e.sinceSweep = 0
+		e.wall = time.Now()
 		return e.sweep(ctx, false)
 	}
 	return nil
+}
+
+// skewed reports whether t, which is after the engine's clock, is too far
+// ahead of the newest sane time to be believed.
+func (e *Engine) skewed(t time.Time) bool {
+	if e.cfg.MaxSkew < 0 {
+		return false
+	}
+	if e.cfg.Now != nil {
+		return t.Sub(e.cfg.Now()) > e.cfg.MaxSkew
+	}
+	// Replayed logs come from the past: nothing may be dated beyond the
+	// machine's clock (this also catches a stream that starts skewed).
+	if t.Sub(e.wall) > e.cfg.MaxSkew {
+		return true
+	}
+	ref, ok := e.recent.median()
+	if !ok {
+		return false
+	}
+	if e.lastTime.After(ref) {
+		ref = e.lastTime
+	}
+	return t.Sub(ref) > e.cfg.MaxSkew
+}
+
+// recentTimes keeps the times of the last events of a replayed stream; its
+// median is the stream's own idea of "now", which one stray date cannot
+// move. The median is recomputed every few events: a stream moves slowly
+// compared with the skew allowed.
+type recentTimes struct {
+	ring   [64]int64
+	n      int // events added
+	med    int64
+	medAt  int
+	sorted [64]int64
+}
+
+func (r *recentTimes) add(t time.Time) {
+	r.ring[r.n%len(r.ring)] = t.UnixNano()
+	r.n++
+}
+
+func (r *recentTimes) median() (time.Time, bool) {
+	if r.n == 0 {
+		return time.Time{}, false
+	}
+	if r.medAt == 0 || r.n-r.medAt >= 16 || r.n < len(r.ring) {
+		k := min(r.n, len(r.ring))
+		s := r.sorted[:k]
+		copy(s, r.ring[:k])
+		slices.Sort(s)
+		r.med, r.medAt = s[k/2], r.n
+	}
+	return time.Unix(0, r.med).UTC(), true
 }
 
 func level(l string) string {
@@ -267,6 +372,15 @@ func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, 
 		return nil
 	}
 	e.keyBuf = append(append(append(e.keyBuf[:0], rule...), 0), ev.Actor...)
+	// An event far ahead of the engine's clock (clock-skewed) or behind it
+	// by more than a window (late) is grouped apart, with others of its
+	// rule and actor in the same window-sized slice of time, so it neither
+	// closes the on-time group early nor joins one it is far from.
+	offClock := ev.Time.After(e.lastTime) || ev.Time.Before(e.lastTime.Add(-e.cfg.GroupWindow))
+	if offClock {
+		bucket := ev.Time.UnixNano() / int64(e.cfg.GroupWindow)
+		e.keyBuf = strconv.AppendInt(append(e.keyBuf, 0, 1), bucket, 10)
+	}
 	if g := e.open[string(e.keyBuf)]; g != nil {
 		if ev.Time.Sub(g.alert.Time) <= e.cfg.GroupWindow {
 			g.alert.Events++
@@ -290,7 +404,7 @@ func (e *Engine) raise(ctx context.Context, ev *event.Event, kind, rule, title, 
 	}
 	key := string(e.keyBuf)
 	sum := sha256.Sum256([]byte(key + "\x00" + ev.Time.UTC().Format(time.RFC3339Nano)))
-	e.open[key] = &group{alert: Alert{
+	e.open[key] = &group{offClock: offClock, alert: Alert{
 		ID: hex.EncodeToString(sum[:8]), Rule: rule, Title: title, Severity: severity, Criteria: criteria,
 		Time: ev.Time, LastTime: ev.Time, Actor: ev.Actor, Reason: reason(), Events: 1, Kind: kind,
 		Source: ev.Source.String(), Action: ev.Action, Target: ev.Target, SourceIP: ev.SourceIP, Org: ev.Org,
@@ -317,7 +431,7 @@ func (e *Engine) send(ctx context.Context, g *group) error {
 func (e *Engine) sweep(ctx context.Context, force bool) error {
 	var closed []string
 	for k, g := range e.open {
-		if e.lastTime.Sub(g.alert.Time) > e.cfg.GroupWindow {
+		if g.offClock || e.lastTime.Sub(g.alert.Time) > e.cfg.GroupWindow {
 			closed = append(closed, k)
 		}
 	}

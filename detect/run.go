@@ -177,10 +177,12 @@ func applyBatch(ctx context.Context, r *ingest.Reader, e *Engine, b *batch) erro
 
 // Summary is what a run reports at the end.
 type Summary struct {
-	Events    int64         `json:"events"`
-	Malformed int64         `json:"malformed"`
-	Alerts    int64         `json:"alerts"`
-	Elapsed   time.Duration `json:"elapsed"`
+	Events    int64 `json:"events"`
+	Malformed int64 `json:"malformed"`
+	Alerts    int64 `json:"alerts"`
+	// ClockSkewed counts events dated too far ahead to believe (Stats).
+	ClockSkewed int64         `json:"clock_skewed"`
+	Elapsed     time.Duration `json:"elapsed"`
 }
 
 // EventsPerSecond is the throughput of the run.

@@ -46,6 +46,7 @@ type IngestSummary struct {
 	Grouped          int64              `json:"grouped"`           // groups folded into an alert already open
 	Duplicates       int64              `json:"duplicates"`        // groups already recorded (the same events sent again)
 	Suppressed       int64              `json:"suppressed"`        // matches silenced by suppressions
+	ClockSkewed      int64              `json:"clock_skewed"`      // events dated more than a day ahead of the server's clock: matched, but they do not move the engine's clock
 	Deliveries       int                `json:"deliveries_queued"` // notifications queued for new alerts
 	Baseline         struct {
 		Enabled  bool `json:"enabled"`
@@ -108,6 +109,9 @@ func (m *Monitor) Ingest(ctx context.Context, actor attest.Actor, in IngestInput
 	eng, err := detect.New(detect.Config{
 		Rules: m.rules, Baseline: settings.Baseline.config(), DisableBaselines: !settings.Baseline.Enabled,
 		GroupWindow: window, Sink: w, Suppressions: dsups, SampleEvents: MaxSamples, SampleBytes: 8 << 10,
+		// Events arrive as they happen: the server's clock is the newest
+		// sane time.
+		Now: m.db.Now,
 	})
 	if err != nil {
 		return sum, fmt.Errorf("build the detection engine: %w", err)
@@ -181,7 +185,7 @@ func (m *Monitor) Ingest(ctx context.Context, actor attest.Actor, in IngestInput
 		sum.MalformedSamples[i].Reason = clean(sum.MalformedSamples[i].Reason, 300)
 	}
 	es := eng.Stats()
-	sum.Matches, sum.Suppressed = es.Matches, es.Suppressed
+	sum.Matches, sum.Suppressed, sum.ClockSkewed = es.Matches, es.Suppressed, es.ClockSkewed
 	if b := eng.Baseline(); b != nil {
 		if err := bs.save(fin, b.Snapshot(), st.Events); err != nil {
 			return sum, err

@@ -551,3 +551,34 @@ func TestAlertPages(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestClockSkewed: an event dated more than a day ahead of the
+// server's clock is still matched, with its own time in the alert, and is
+// counted in the summary; the on-time events around it stay one alert.
+func TestIngestClockSkewed(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		owner := w.tokens[attest.RoleOwner]
+		future := db.Now().AddDate(3, 0, 0)
+		body := stopLogging(detectT0, "skew", "203.0.113.5") + stopLogging(future, "skew", "203.0.113.5") +
+			stopLogging(detectT0.Add(time.Minute), "skew", "203.0.113.5")
+		s := w.ingestOK(owner, "?format=cloudtrail", body)
+		if s.Events != 3 || s.ClockSkewed != 1 || s.Alerts != 2 {
+			t.Fatalf("summary %+v", s)
+		}
+		var times []time.Time
+		for _, id := range s.AlertIDs {
+			a := decode[alertView](t, w.taskCall("GET", "/api/v1/alerts/"+id, owner, "", 200))
+			times = append(times, a.FirstTime)
+		}
+		var sawFuture bool
+		for _, tm := range times {
+			if tm.Year() == future.Year() {
+				sawFuture = true
+			}
+		}
+		if !sawFuture {
+			t.Errorf("no alert keeps the skewed event's own time: %v", times)
+		}
+	})
+}

@@ -130,9 +130,10 @@ func runDetect(e *env, args []string) error {
 		}
 	}
 	elapsed := time.Since(start)
-	sum := detect.Summary{Events: events, Malformed: malformed, Alerts: eng.Stats().Alerts, Elapsed: elapsed}
-	fmt.Fprintf(e.stderr, "attest detect: %d events read, %d malformed, %d alerts, %.0f events/s (%d inputs, %s)\n",
-		sum.Events, sum.Malformed, sum.Alerts, sum.EventsPerSecond(), len(inputs), elapsed.Round(time.Millisecond))
+	es := eng.Stats()
+	sum := detect.Summary{Events: events, Malformed: malformed, Alerts: es.Alerts, ClockSkewed: es.ClockSkewed, Elapsed: elapsed}
+	fmt.Fprintf(e.stderr, "attest detect: %d events read, %d malformed, %d alerts, %.0f events/s, %d clock-skewed (%d inputs, %s)\n",
+		sum.Events, sum.Malformed, sum.Alerts, sum.EventsPerSecond(), sum.ClockSkewed, len(inputs), elapsed.Round(time.Millisecond))
 	if len(failed) > 0 {
 		return exitError{code: 1, msg: fmt.Sprintf("%d of %d inputs could not be read fully", len(failed), len(inputs))}
 	}

@@ -214,3 +214,24 @@ func TestDetectPublicSigmaRules(t *testing.T) {
 	}
 	t.Logf("public rules fired: %v", found)
 }
+
+// TestDetectClockSkewed: an event dated years ahead is still matched (its
+// alert keeps its own time), counted as clock-skewed in the summary, and
+// does not close the group of the on-time events around it.
+func TestDetectClockSkewed(t *testing.T) {
+	line := func(ts string) string {
+		return `{"eventVersion":"1.08","eventTime":"` + ts + `","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/eve"},"sourceIPAddress":"198.51.100.9"}` + "\n"
+	}
+	input := line("2024-05-01T10:00:00Z") + line("2099-01-01T00:00:00Z") + line("2024-05-01T10:05:00Z")
+	stdout, stderr, code := detectCLI(t, input, "detect", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	alerts := parseAlerts(t, stdout)
+	if len(alerts) != 2 || alerts[0].Events != 2 || alerts[1].Events != 1 || !strings.HasPrefix(alerts[1].Time, "2099-01-01") {
+		t.Fatalf("alerts = %+v", alerts)
+	}
+	if !strings.Contains(stderr, "3 events read, 0 malformed, 2 alerts") || !strings.Contains(stderr, "1 clock-skewed") {
+		t.Errorf("stderr = %s", stderr)
+	}
+}
