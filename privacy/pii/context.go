@@ -1,6 +1,10 @@
 package pii
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // Context: the words around a candidate, and the column or key it sits in,
 // raise or lower its confidence. Words are matched whole (lower-cased), so
@@ -242,28 +246,38 @@ type wordCache struct {
 	prev    [maxWordLen]byte
 	prevLen int
 	prevEnd int // -1 when there is no previous word to pair with
+
+	// A stretch of the current line known to hold no newline, so the
+	// candidates of one line find their window bounds without searching:
+	// buf[segFrom:segTo] has no '\n'; segFrom is the line's start when
+	// fromLine, segTo is a '\n' or the buffer's end when toLine.
+	segFrom, segTo   int
+	fromLine, toLine bool
 }
+
+// segmentSearch bounds the search for a line's end, so a very long line
+// costs no more than its windows.
+const segmentSearch = 4096
 
 // read records the meaningful words of buf[from:to] (from and to are word
 // boundaries).
 func (c *wordCache) read(buf []byte, from, to int) {
 	var low [maxWordLen]byte
+	const alnum = clDigit | clUpper | clLower
+	b := buf[:to] // lets the compiler drop the bounds checks below
 	i := from
-	for i < to {
-		for i < to && !isAlnum(buf[i]) {
-			if buf[i] == '\n' {
+	for i < len(b) {
+		ch := b[i]
+		if class[ch]&alnum == 0 {
+			if ch == '\n' {
 				c.prevEnd = -1
 			}
 			i++
+			continue
 		}
 		s := i
-		for i < to && isAlnum(buf[i]) {
-			i++
-		}
-		if s == i {
-			break
-		}
-		if isDigit(buf[s]) || i-s > maxWordLen {
+		i = wordEnd(b, i+1)
+		if class[ch]&clDigit != 0 || i-s > maxWordLen {
 			c.prevEnd = -1
 			continue
 		}
@@ -291,23 +305,32 @@ func (c *wordCache) read(buf []byte, from, to int) {
 func (c *wordCache) reset() {
 	c.hits = c.hits[:0]
 	c.first, c.scanned, c.prevLen, c.prevEnd = 0, 0, 0, -1
+	c.segFrom, c.segTo, c.fromLine, c.toLine = 0, 0, false, false
 }
 
 // around returns the context of the candidate buf[start:end]: the words on
 // its line within windowBefore bytes before and windowAfter bytes after.
 func (c *wordCache) around(buf []byte, start, end int) ctxInfo {
-	ws := max(start-windowBefore, 0)
-	if k := bytes.LastIndexByte(buf[ws:start], '\n'); k >= 0 {
-		ws += k + 1
+	ws, we := max(start-windowBefore, 0), min(end+windowAfter, len(buf))
+	if start >= c.segFrom && end <= c.segTo && (c.fromLine || ws >= c.segFrom) && (c.toLine || we <= c.segTo) {
+		ws, we = max(ws, c.segFrom), min(we, c.segTo)
+	} else {
+		c.segFrom, c.fromLine = ws, ws == 0
+		if k := bytes.LastIndexByte(buf[ws:start], '\n'); k >= 0 {
+			ws += k + 1
+			c.segFrom, c.fromLine = ws, true
+		}
+		limit := min(end+segmentSearch, len(buf))
+		c.segTo, c.toLine = limit, limit == len(buf)
+		if k := bytes.IndexByte(buf[end:limit], '\n'); k >= 0 {
+			c.segTo, c.toLine = end+k, true
+		}
+		we = min(we, c.segTo)
 	}
 	if ws > 0 && buf[ws-1] != '\n' {
 		for ws < start && isAlnum(buf[ws]) { // do not start inside a word
 			ws++
 		}
-	}
-	we := min(end+windowAfter, len(buf))
-	if k := bytes.IndexByte(buf[end:we], '\n'); k >= 0 {
-		we = end + k
 	}
 	if we < len(buf) && buf[we] != '\n' {
 		for we > end && isAlnum(buf[we-1]) {
@@ -410,4 +433,28 @@ func phrase(a, b []byte) typeSet {
 		}
 	}
 	return 0
+}
+
+// alnumMask sets the high bit of each byte of x that is an ASCII letter or
+// digit (eight bytes at a time: words are read for every candidate's context).
+func alnumMask(x uint64) uint64 {
+	t := x & (lo8 * 0x7f)
+	y := t | (lo8 * 0x20) // letters folded to lower case
+	letters := (y + lo8*(0x80-'a')) & ^(y + lo8*(0x7f-'z'))
+	digits := (t + lo8*(0x80-'0')) & ^(t + lo8*(0x7f-'9'))
+	return (letters | digits) & ^x & hi8
+}
+
+// wordEnd returns the end of the run of letters and digits at b[i:].
+func wordEnd(b []byte, i int) int {
+	for i+8 <= len(b) {
+		if m := ^alnumMask(binary.LittleEndian.Uint64(b[i:])) & hi8; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && isAlnum(b[i]) {
+		i++
+	}
+	return i
 }

@@ -148,6 +148,12 @@ func nextTrigger(buf []byte, i, to int) int {
 // digits and . - / _ :), so a UUID, hash, path or timestamp is passed over
 // whole once its first digit failed every matcher.
 func skipToken(buf []byte, i int) int {
+	for i+8 <= len(buf) {
+		if m := ^tokenMask(binary.LittleEndian.Uint64(buf[i:])) & hi8; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
 	for i < len(buf) {
 		c := buf[i]
 		if isAlnum(c) || c == '.' || c == '-' || c == '/' || c == '_' || c == ':' {
@@ -157,6 +163,17 @@ func skipToken(buf []byte, i int) int {
 		break
 	}
 	return i
+}
+
+// tokenMask sets the high bit of each byte of x that skipToken passes over:
+// a letter, a digit, or one of - . / : _ ('-' to ':' is one range in ASCII).
+func tokenMask(x uint64) uint64 {
+	t := x & (lo8 * 0x7f)
+	y := t | (lo8 * 0x20)
+	letters := (y + lo8*(0x80-'a')) & ^(y + lo8*(0x7f-'z'))
+	punct := (t + lo8*(0x80-'-')) & ^(t + lo8*(0x7f-':'))
+	under := (t + lo8*(0x80-'_')) & ^(t + lo8*(0x7f-'_'))
+	return (letters | punct | under) & ^x & hi8
 }
 
 // leftOK reports whether a candidate may start at s: it is not glued to a
@@ -444,11 +461,11 @@ func (d *detector) digitsFirst(buf []byte, i, j, lo int, l *candList) {
 	if before == '+' || before == '(' || r == 1 || r == 3 || r == 6 || r == 10 {
 		d.phone(buf, i, l)
 	}
-	if before == ' ' {
+	if before == ' ' && i >= 3 && isUpper(buf[i-2]) {
 		d.ninoSpaced(buf, i, lo, l)
 	}
-	// dateWords: a month name before, or a day of one or two digits then ' ' or '-'.
-	if before == ' ' || (r <= 2 && j < n && (buf[j] == ' ' || buf[j] == '-')) {
+	// dateWords: a word (the month's name) before, or a day of one or two digits then ' ' or '-'.
+	if (before == ' ' && i >= 2 && isLetter(buf[i-2])) || (r <= 2 && j < n && (buf[j] == ' ' || buf[j] == '-')) {
 		d.dateWords(buf, i, lo, l)
 	}
 }

@@ -201,3 +201,41 @@ func TestNextTrigger(t *testing.T) {
 		}
 	}
 }
+
+func TestWordEnd(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 20; pos++ {
+			b := []byte("abcdefghijklmnopqrst")
+			b[pos] = byte(c)
+			want := 0
+			for want < len(b) && isAlnum(b[want]) {
+				want++
+			}
+			if got := wordEnd(b, 0); got != want {
+				t.Fatalf("byte %#x at %d: wordEnd %d, want %d", c, pos, got, want)
+			}
+		}
+	}
+}
+
+func TestSkipTokenSWAR(t *testing.T) {
+	slow := func(b []byte) int {
+		i := 0
+		for i < len(b) && (isAlnum(b[i]) || b[i] == '.' || b[i] == '-' || b[i] == '/' || b[i] == '_' || b[i] == ':') {
+			i++
+		}
+		return i
+	}
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 20; pos++ {
+			b := []byte("ab-9.z/_:Q0x_^_^_^_^")
+			if c == 0 {
+				b[9] = '^' // a non-token byte right after '_' in the first word
+			}
+			b[pos] = byte(c)
+			if got, want := skipToken(b, 0), slow(b); got != want {
+				t.Fatalf("byte %#x at %d: skipToken %d, want %d", c, pos, got, want)
+			}
+		}
+	}
+}
