@@ -80,7 +80,7 @@ func (s *Scanner) scanInput(ctx context.Context, in input, b *budget) {
 	case isTar(head):
 		s.scanTar(ctx, in, br, b)
 	case bytes.HasPrefix(head, []byte("%PDF-")):
-		s.skip(in.name, "PDF: not scanned (no well-kept pure-Go PDF text extractor is used); export it to text to scan it")
+		s.scanPDF(ctx, in, br, b)
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
 		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
 		s.scanText(ctx, in.name, ext, transform.NewReader(br, dec), head)

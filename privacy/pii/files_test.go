@@ -290,7 +290,7 @@ func TestFilesArchivesAndOffice(t *testing.T) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	reasons := fmt.Sprint(skips)
-	for _, w := range []string{"broken: does not exist", "doc.pdf: PDF: not scanned", "trunc.gz"} {
+	for _, w := range []string{"broken: does not exist", "doc.pdf: PDF: damaged or unsupported file; not scanned", "trunc.gz"} {
 		if !strings.Contains(reasons, strings.SplitN(w, ":", 2)[0]) || !strings.Contains(reasons, strings.SplitN(w, ": ", 2)[len(strings.SplitN(w, ": ", 2))-1]) {
 			t.Errorf("skips %s: missing %q", reasons, w)
 		}

@@ -12,7 +12,10 @@
 // line. Inside an archive or an office document Path is the outer path, a
 // slash, and the inner entry's own name ("export.zip/2024/users.csv",
 // "report.docx/word/document.xml"), and Line is the line of the text
-// extracted from that entry. A gzip file keeps its own path; its lines are
+// extracted from that entry. A PDF's text is extracted page after page
+// (github.com/ledongthuc/pdf) and Line is the line of that text; a PDF that
+// cannot be opened (encrypted, damaged) is reported as not scanned. A gzip
+// file keeps its own path; its lines are
 // those of the decompressed text. For databases, Table is the table (with
 // its schema on PostgreSQL), Column the column and Row the 1-based ordinal of
 // the row in the order it was read.
