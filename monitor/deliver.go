@@ -13,17 +13,17 @@ import (
 	"github.com/attest-hq/attest/store"
 )
 
-// EventAlert is the notify event of alert deliveries.
-const EventAlert = "alert"
+// EventAlert is the notify event of alert deliveries; channels subscribed
+// to it receive new alerts.
+const EventAlert = notify.EventAlert
 
-// queueDeliveries queues a new alert to the org's alert recipients and
-// channels, in the transaction that opened it. The dedup key is the alert
-// id, so nothing is sent twice for one alert. It returns how many
+// queueDeliveries queues a new alert to the org's alert recipients, the
+// channels its detection settings name and every enabled channel
+// subscribed to alerts, in the transaction that opened it. The dedup key is
+// the alert id (per address or channel), so nothing is sent twice for one
+// alert, even to a channel both named and subscribed. It returns how many
 // deliveries were queued.
 func queueDeliveries(ctx context.Context, tx *store.Tx, org attest.OrgID, s Settings, a Alert, link func(string) string) (int, error) {
-	if len(s.NotifyEmails) == 0 && len(s.NotifyChannels) == 0 {
-		return 0, nil
-	}
 	m := AlertMessage(a, link)
 	key := "alert:" + a.ID
 	n := 0
@@ -55,7 +55,11 @@ func queueDeliveries(ctx context.Context, tx *store.Tx, org attest.OrgID, s Sett
 		}
 		n += added
 	}
-	return n, nil
+	added, err := notify.QueueChannels(ctx, tx, org, m, key, "")
+	if err != nil {
+		return n, err
+	}
+	return n + added, nil
 }
 
 // AlertMessage says in words what happened, what is typical for the actor,

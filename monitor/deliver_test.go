@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +79,97 @@ func TestAlertReachesSlack(t *testing.T) {
 			!strings.Contains(msg.Blocks[0].Text.Text, "What happened: arn:aws:iam::111122223333:user/bob did cloudtrail:StopLogging") ||
 			!strings.Contains(msg.Blocks[0].Text.Text, "What is typical for this actor:") {
 			t.Errorf("slack message: %s", got[0])
+		}
+	})
+}
+
+// TestAlertReachesSubscribedChannels: channels subscribed to the alert
+// event receive new alerts through the job runner as Slack-compatible
+// messages without being named in the detection settings; a channel both
+// named and subscribed gets one message; channels subscribed only to
+// reminders, or turned off, get none.
+func TestAlertReachesSubscribedChannels(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		owner := testutil.Org(t, db, "acme", "owner@acme.example")
+		var mu sync.Mutex
+		got := map[string][]string{} // path -> bodies
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			got[r.URL.Path] = append(got[r.URL.Path], string(b))
+			mu.Unlock()
+		}))
+		defer hook.Close()
+		master := make([]byte, keyring.KeySize)
+		rand.Read(master)
+		kr, err := keyring.FromBytes(master)
+		if err != nil {
+			t.Fatal(err)
+		}
+		channels := []struct {
+			path    string
+			events  []string
+			enabled bool
+			named   bool // in the detection settings too
+		}{
+			{"/subscribed", []string{notify.EventAlert}, true, false},
+			{"/both", []string{notify.EventAlert, notify.EventDigest}, true, true},
+			{"/reminders", []string{notify.EventReminder}, true, false},
+			{"/off", []string{notify.EventAlert}, false, false},
+		}
+		must(t, db.InTx(ctx, owner, func(tx *store.Tx) error {
+			var named []string
+			for _, c := range channels {
+				kind, name, url := notify.ChannelSlack, "#sec"+c.path, hook.URL+c.path
+				evs, enabled := c.events, c.enabled
+				ch, err := notify.CreateChannel(ctx, tx, kr, owner.OrgID, notify.ChannelInput{Kind: &kind, Name: &name, URL: &url, Events: &evs, Enabled: &enabled})
+				if err != nil {
+					return err
+				}
+				if c.named {
+					named = append(named, ch.ID)
+				}
+			}
+			_, err := monitor.UpdateSettings(ctx, tx, owner.OrgID, monitor.SettingsPatch{NotifyChannels: &named})
+			return err
+		}))
+		sum := ingestText(t, newMonitor(t, db), owner, lines(ct(t0, "bob", "cloudtrail.amazonaws.com", "StopLogging", "203.0.113.5")))
+		if sum.Alerts != 1 || sum.Deliveries != 2 {
+			t.Fatalf("want one alert queued to two channels: %+v", sum)
+		}
+		r := jobs.NewRunner(db, jobs.Options{Name: "test"})
+		r.Handle(notify.JobKind, (&notify.Sender{DB: db, Sealer: kr}).Deliver)
+		if _, err := r.RunDue(ctx, 10); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range channels {
+			want := 0
+			if c.enabled && (c.named || slices.Contains(c.events, notify.EventAlert)) {
+				want = 1
+			}
+			if len(got[c.path]) != want {
+				t.Errorf("%s received %d messages, want %d", c.path, len(got[c.path]), want)
+			}
+		}
+		for _, body := range got["/subscribed"] {
+			var msg struct {
+				Text   string `json:"text"`
+				Blocks []struct {
+					Text struct {
+						Text string `json:"text"`
+					} `json:"text"`
+				} `json:"blocks"`
+			}
+			if err := json.Unmarshal([]byte(body), &msg); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(msg.Text, "[CRITICAL] CloudTrail logging stopped") || len(msg.Blocks) == 0 ||
+				!strings.Contains(msg.Blocks[0].Text.Text, "What happened: arn:aws:iam::111122223333:user/bob did cloudtrail:StopLogging") {
+				t.Errorf("slack message: %s", body)
+			}
 		}
 	})
 }

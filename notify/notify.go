@@ -37,11 +37,17 @@ const (
 	EventOverdue  = "overdue"  // a task is past its due date
 	EventDigest   = "digest"   // the weekly summary
 	EventPolicy   = "policy"   // policies waiting for someone's acceptance
+	EventAlert    = "alert"    // a new security alert at or above the org's delivery threshold (monitor)
 	EventTest     = "test"     // a test message sent from the settings
 )
 
 // Events lists the events a channel may subscribe to.
-var Events = []string{EventReminder, EventOverdue, EventDigest, EventPolicy}
+var Events = []string{EventReminder, EventOverdue, EventDigest, EventPolicy, EventAlert}
+
+// DefaultEvents are what a new channel subscribes to when it names none:
+// the program's reminders and digests. Security alerts are opted into, so a
+// channel made for reminders does not start paging.
+var DefaultEvents = []string{EventReminder, EventOverdue, EventDigest, EventPolicy}
 
 // Delivery statuses.
 const (
@@ -102,14 +108,14 @@ func checkEvents(evs []string) ([]string, error) {
 	var out []string
 	for _, e := range evs {
 		if !slices.Contains(Events, e) {
-			return nil, attest.Invalid("events", "must be some of reminder, overdue, digest, policy")
+			return nil, attest.Invalid("events", "must be some of "+strings.Join(Events, ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
 		}
 	}
 	if len(out) == 0 {
-		return nil, attest.Invalid("events", "must name at least one of reminder, overdue, digest, policy")
+		return nil, attest.Invalid("events", "must name at least one of "+strings.Join(Events, ", "))
 	}
 	return out, nil
 }
@@ -117,7 +123,7 @@ func checkEvents(evs []string) ([]string, error) {
 // CreateChannel adds a webhook channel. The URL is sealed with sealer and
 // left out of the audit entry.
 func CreateChannel(ctx context.Context, tx *store.Tx, sealer Sealer, org attest.OrgID, in ChannelInput) (Channel, error) {
-	c := Channel{ID: attest.NewID("chn"), OrgID: org, Enabled: true, Events: slices.Clone(Events), CreatedAt: tx.Now(), UpdatedAt: tx.Now()}
+	c := Channel{ID: attest.NewID("chn"), OrgID: org, Enabled: true, Events: slices.Clone(DefaultEvents), CreatedAt: tx.Now(), UpdatedAt: tx.Now()}
 	if in.Kind == nil || (*in.Kind != ChannelWebhook && *in.Kind != ChannelSlack) {
 		return Channel{}, attest.Invalid("kind", "must be webhook or slack")
 	}

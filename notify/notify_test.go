@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -418,3 +419,32 @@ func assertAudit(t *testing.T, db *store.DB, org attest.OrgID, actions ...string
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestChannelAlertSubscription: a channel may subscribe to security
+// alerts; a channel that names no events gets the reminders and digests
+// but not alerts, which are opted into.
+func TestChannelAlertSubscription(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		f.tx(func(tx *store.Tx) error {
+			plain, err := notify.CreateChannel(ctx, tx, f.sealer, f.org.OrgID, notify.ChannelInput{Kind: ptr("slack"), Name: ptr("#ops"), URL: ptr("https://hooks.example/ops")})
+			if err != nil {
+				return err
+			}
+			if slices.Contains(plain.Events, notify.EventAlert) || len(plain.Events) != len(notify.DefaultEvents) {
+				t.Errorf("default events %v", plain.Events)
+			}
+			sec, err := notify.CreateChannel(ctx, tx, f.sealer, f.org.OrgID, notify.ChannelInput{Kind: ptr("slack"), Name: ptr("#sec"), URL: ptr("https://hooks.example/sec"),
+				Events: &[]string{notify.EventAlert}})
+			if err != nil {
+				return err
+			}
+			n, err := notify.QueueChannels(ctx, tx, f.org.OrgID, notify.Message{Event: notify.EventAlert, Subject: "[HIGH] x", Text: "y"}, "alert:a1", "")
+			if err != nil || n != 1 {
+				t.Errorf("alert queued to %d channels (%v), want 1 (%s)", n, err, sec.ID)
+			}
+			return nil
+		})
+	})
+}
