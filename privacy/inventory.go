@@ -120,4 +120,3 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID) ([]Inventory, 
 	}
 	return out, rows.Err()
 }
-
