@@ -38,6 +38,8 @@ const (
 	ActTaskRead       Action = "task.read"       // the calendar and tasks
 	ActTaskComplete   Action = "task.complete"   // complete a task
 	ActTaskManage     Action = "task.manage"     // recurrence rules, reminder channels
+	ActPrivacyRead    Action = "privacy.read"    // personal data inventories (types, counts, locations)
+	ActPrivacyRecord  Action = "privacy.record"  // upload an inventory and file it as evidence
 )
 
 // permissions is the whole authorization policy: which roles may perform
@@ -67,6 +69,8 @@ var permissions = map[Action][]attest.Role{
 	ActTaskRead:       {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember, attest.RoleAuditor, attest.RoleViewer},
 	ActTaskComplete:   {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember},
 	ActTaskManage:     {attest.RoleOwner, attest.RoleAdmin},
+	ActPrivacyRead:    {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember, attest.RoleAuditor},
+	ActPrivacyRecord:  {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember},
 }
 
 // Allowed reports whether role may perform action.
