@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,7 +154,7 @@ func ParseFilter(status, severity, rule, since, limit, cursor string) (Filter, e
 		f.Limit = n
 	}
 	if cursor != "" {
-		if _, _, err := decodeCursor(cursor); err != nil {
+		if _, _, err := store.DecodeTimeCursor(cursor); err != nil {
 			return f, err
 		}
 	}
@@ -204,7 +203,7 @@ func ListAlerts(ctx context.Context, q store.Querier, org attest.OrgID, f Filter
 		add("last_time >= $%d", f.Since)
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		at, id, err := store.DecodeTimeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -217,40 +216,12 @@ func ListAlerts(ctx context.Context, q store.Querier, org attest.OrgID, f Filter
 	if err != nil {
 		return nil, "", fmt.Errorf("list alerts: %w", err)
 	}
-	defer rows.Close()
-	var out []Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list alerts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, func(r interface{ Scan(...any) error }) (Alert, error) { return scanAlert(r) })
+	if err != nil {
 		return nil, "", fmt.Errorf("list alerts: %w", err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		next = encodeCursor(last.CreatedAt, last.ID)
-	}
+	out, next := store.Trim(out, f.Limit, func(a Alert) string { return store.TimeCursor(a.CreatedAt, a.ID) })
 	return out, next, nil
-}
-
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeCursor(s string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		at, id, ok := strings.Cut(string(b), "|")
-		if t, perr := time.Parse(time.RFC3339Nano, at); ok && perr == nil {
-			return t, id, nil
-		}
-	}
-	return time.Time{}, "", attest.Invalid("cursor", "is not a cursor this list handed out")
 }
 
 // Triage is a step of the workflow: acknowledge, resolve, or mark a false
