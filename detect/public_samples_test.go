@@ -223,5 +223,3 @@ func publicSigma(t *testing.T) string {
 		dir = parent
 	}
 }
-
-
