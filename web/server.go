@@ -80,7 +80,7 @@ func New(cfg Config) (*Server, error) {
 	// Each capability keeps its routes in its own file; this is the one
 	// place they are joined into the table.
 	for _, group := range [][]Route{s.apiRoutes(), s.policyRoutes(), s.registerRoutes(), s.taskRoutes(),
-		s.detectRoutes(), s.uiRoutes(), cfg.Extra} {
+		s.detectRoutes(), s.privacyRoutes(), s.uiRoutes(), cfg.Extra} {
 		s.routes = append(s.routes, group...)
 	}
 	for _, rt := range s.routes {
