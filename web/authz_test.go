@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -46,7 +47,7 @@ func (w *world) fillPattern(pattern string) string {
 func TestEveryRouteWithEveryRole(t *testing.T) {
 	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		checked := 0
+		checked, writes := 0, 0
 		for _, rt := range w.srv.Routes() {
 			if rt.Action == web.ActPublic {
 				continue
@@ -61,6 +62,7 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 				allowed := web.Allowed(role, rt.Action)
 				var resp *http.Response
 				var body []byte
+				before := w.auditHead()
 				if rt.API {
 					payload := ""
 					if rt.Method != "GET" && rt.Method != "DELETE" {
@@ -77,8 +79,17 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 					t.Errorf("%s %s as %s: status %d, want access (%s)", rt.Method, path, role, resp.StatusCode, trim(body))
 				case allowed && resp.StatusCode >= 500:
 					t.Errorf("%s %s as %s: server error %d (%s)", rt.Method, path, role, resp.StatusCode, trim(body))
+				case rt.API && rt.Method != "GET" && role == attest.RoleOwner && resp.StatusCode < 300 && !readOnlyPosts[rt.Pattern] && w.auditHead() == before:
+					// Every change is in the audit log: a write that
+					// succeeded and left no entry is a bug. (Only the
+					// owner's call is checked: it goes first, so later
+					// calls may find an idempotent write already done.)
+					t.Errorf("%s %s as %s: %d but no audit-log entry", rt.Method, path, role, resp.StatusCode)
 				}
 				checked++
+				if rt.API && rt.Method != "GET" && role == attest.RoleOwner && resp.StatusCode < 300 {
+					writes++
+				}
 			}
 			// Anonymous.
 			if rt.API {
@@ -101,7 +112,7 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("checked %d route x role pairs over %d routes", checked, len(w.srv.Routes()))
+		t.Logf("checked %d route x role pairs over %d routes; %d successful writes each left an audit entry", checked, len(w.srv.Routes()), writes)
 		if checked == 0 {
 			t.Fatal("no routes walked")
 		}
@@ -121,6 +132,19 @@ func (w *world) page(role attest.Role, method, path string, form url.Values) (*h
 	}
 	req.AddCookie(&http.Cookie{Name: "attest_session", Value: w.sessions[role].secret})
 	return w.do(req)
+}
+
+// readOnlyPosts are POST routes that compute rather than change anything.
+var readOnlyPosts = map[string]bool{}
+
+// auditHead is the newest audit-log sequence number of acme.
+func (w *world) auditHead() int64 {
+	w.t.Helper()
+	var seq int64
+	if err := w.db.Q().QueryRowContext(context.Background(), "SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE org_id = $1", w.org).Scan(&seq); err != nil {
+		w.t.Fatal(err)
+	}
+	return seq
 }
 
 var paramRE = regexp.MustCompile(`\{[^}]+\}`)
