@@ -2,10 +2,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -28,10 +34,15 @@ func runScanPII(e *env, args []string) error {
 	schemas := fs.String("schema", "", "PostgreSQL schemas to scan, comma-separated (default all but system schemas)")
 	minConf := fs.Float64("min-confidence", 0.5, "drop findings below this confidence (0..1)")
 	workers := fs.Int("workers", 0, "files scanned in parallel (default: all cores)")
+	upload := fs.String("upload", "", "send the inventory (types, counts, locations; never values) to this Attest server, e.g. https://attest.example.com")
+	token := fs.String("token", "", "API token for --upload (default $ATTEST_TOKEN)")
+	controlCode := fs.String("control", "", "code of the control the inventory is filed on as evidence, with --upload (e.g. the one for personal data inventory)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: attest scan pii [--format jsonl|table] [--types T1,T2,...] [flags] TARGET...")
 		fmt.Fprintln(e.stderr, "\nTARGET is a file, a directory, - (stdin), postgres://... or sqlite:PATH.")
-		fmt.Fprintln(e.stderr, "Findings never include the value: at most its last four characters.\n\nFlags:")
+		fmt.Fprintln(e.stderr, "Findings never include the value: at most its last four characters.")
+		fmt.Fprintln(e.stderr, "With --upload URL --token T --control CODE the inventory (types, counts, locations) is filed")
+		fmt.Fprintln(e.stderr, "as evidence on that control and shown on the server's Personal data page.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	targets, err := parseInterleaved(fs, args)
@@ -40,6 +51,15 @@ func runScanPII(e *env, args []string) error {
 	}
 	if *format != "jsonl" && *format != "table" {
 		return usageError{fmt.Sprintf("--format must be jsonl or table, not %q", *format)}
+	}
+	if *token == "" {
+		*token = e.getenv("ATTEST_TOKEN")
+	}
+	if *upload != "" && (*token == "" || *controlCode == "") {
+		return usageError{"--upload needs --token (or ATTEST_TOKEN) and --control CODE"}
+	}
+	if *upload == "" && *controlCode != "" {
+		return usageError{"--control is only used with --upload URL"}
 	}
 	if len(targets) == 0 {
 		return usageError{"scan pii: give at least one TARGET (file, directory, -, postgres://... or sqlite:PATH)"}
@@ -77,6 +97,7 @@ func runScanPII(e *env, args []string) error {
 		return usageError{err.Error()}
 	}
 	prog.start(sc)
+	started := time.Now()
 	sum, scanErr := sc.Scan(e.ctx, targets)
 	prog.stop()
 	if err := out.flush(); err != nil {
@@ -89,7 +110,106 @@ func runScanPII(e *env, args []string) error {
 	case sum.TargetErrors == len(targets):
 		return exitError{code: 1, msg: "scan pii: no target could be read"}
 	}
+	if *upload != "" {
+		report := pii.NewReport(sum, targets, started)
+		inv, err := uploadInventory(e.ctx, *upload, *token, *controlCode, report)
+		if err != nil {
+			return exitError{code: 1, msg: "scan pii: upload: " + err.Error() + " (the scan itself completed; its findings are above)"}
+		}
+		fmt.Fprintf(e.stderr, "inventory %s filed as evidence %s on control %s\n", inv.ID, inv.EvidenceID, *controlCode)
+	}
 	return nil
+}
+
+// uploadedInventory is the part of the server's answer the command reports.
+type uploadedInventory struct {
+	ID         string `json:"id"`
+	EvidenceID string `json:"evidence_id"`
+}
+
+// uploadInventory finds the control by its exact code, then posts the report
+// to the server's inventory route, which records it for the privacy pages and
+// files it as evidence (a JSON file) on that control.
+func uploadInventory(ctx context.Context, base, token, code string, report pii.Report) (uploadedInventory, error) {
+	base = strings.TrimRight(base, "/")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return uploadedInventory{}, fmt.Errorf("--upload %q is not an http(s) URL", base)
+	}
+	client := &http.Client{Timeout: 2 * time.Minute}
+	send := func(req *http.Request, into any) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("server did not answer: %w", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized:
+			return errors.New("the token was refused (401): check --token")
+		case resp.StatusCode == http.StatusForbidden:
+			return errors.New("this token's role may not do that (403): use a member, admin or owner token")
+		case resp.StatusCode >= 300:
+			var problem struct{ Title, Detail string }
+			json.Unmarshal(body, &problem)
+			msg := strings.TrimSpace(problem.Title + ": " + problem.Detail)
+			if problem.Title == "" && problem.Detail == "" {
+				msg = http.StatusText(resp.StatusCode)
+			}
+			return fmt.Errorf("server answered %d: %s", resp.StatusCode, strings.Trim(msg, ": "))
+		}
+		if err := json.Unmarshal(body, into); err != nil {
+			return fmt.Errorf("unexpected answer from the server (is %s an Attest server?)", base)
+		}
+		return nil
+	}
+
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/controls?q="+url.QueryEscape(code), nil)
+	if err != nil {
+		return uploadedInventory{}, err
+	}
+	var controls struct {
+		Items []struct{ ID, Code string }
+	}
+	if err := send(req, &controls); err != nil {
+		return uploadedInventory{}, fmt.Errorf("look up control %s: %w", code, err)
+	}
+	id := ""
+	for _, c := range controls.Items {
+		if c.Code == code {
+			id = c.ID
+		}
+	}
+	if id == "" {
+		return uploadedInventory{}, fmt.Errorf("no control has the code %q in this organisation", code)
+	}
+
+	data, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return uploadedInventory{}, fmt.Errorf("encode report: %w", err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("control", id)
+	fw, err := mw.CreateFormFile("file", "pii-inventory-"+report.ScannedAt.Format("2006-01-02")+".json")
+	if err != nil {
+		return uploadedInventory{}, err
+	}
+	fw.Write(data)
+	if err := mw.Close(); err != nil {
+		return uploadedInventory{}, err
+	}
+	req, err = http.NewRequestWithContext(ctx, "POST", base+"/api/v1/privacy/inventories", &body)
+	if err != nil {
+		return uploadedInventory{}, err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	var inv uploadedInventory
+	if err := send(req, &inv); err != nil {
+		return uploadedInventory{}, fmt.Errorf("send inventory: %w", err)
+	}
+	return inv, nil
 }
 
 // parseInterleaved parses flags placed before, between or after targets.

@@ -5,10 +5,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -172,5 +175,91 @@ func TestScanCouldNotRun(t *testing.T) {
 	stdout, _, code := scanCLI(t, "", dir, "--format", "table")
 	if code != 0 || !strings.HasPrefix(stdout, "TYPE") {
 		t.Errorf("flags after target: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestScanUpload runs serve in-process, then `scan pii --upload` against it:
+// the inventory lands as evidence and on the privacy API; a bad token, an
+// unknown control code and a server that is down each give a clear message
+// and exit 1, with the findings still printed.
+func TestScanUpload(t *testing.T) {
+	for name, st := range backendArgs(t) {
+		t.Run(name, func(t *testing.T) {
+			with := func(args ...string) []string { return append(args, st...) }
+			if _, errOut, code := runCLI(t, noEnv, with("init", "--org", "Acme", "--email", "ana@acme.example")...); code != 0 {
+				t.Fatalf("init: %s", errOut)
+			}
+			out, _, _ := runCLI(t, noEnv, with("token", "create", "--email", "ana@acme.example")...)
+			tok := lastLine(out)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr syncBuffer
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, with("serve", "--addr", "127.0.0.1:0"), noEnv, strings.NewReader(""), &stdout, &stderr)
+			}()
+			base := waitForURL(t, &stdout, &stderr)
+			api := func(path string) []byte {
+				req, _ := http.NewRequest("GET", base+path, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return b
+			}
+			var controls struct{ Items []struct{ ID, Code string } }
+			json.Unmarshal(api("/api/v1/controls"), &controls)
+			if len(controls.Items) == 0 {
+				t.Fatal("no controls to file on")
+			}
+			code := controls.Items[0].Code
+
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "users.csv"), []byte("name,email,ssn\nJo,jo@corp.io,536-22-1234\n"), 0o644)
+
+			out, errOut, exit := scanCLI(t, "", "--upload", base, "--token", tok, "--control", code, dir)
+			if exit != 0 || !strings.Contains(errOut, "filed as evidence") || len(scanLines(t, out)) != 2 {
+				t.Fatalf("upload: %d\n%s\n%s", exit, out, errOut)
+			}
+			body := string(api("/api/v1/privacy/inventories/latest"))
+			if !strings.Contains(body, "users.csv") || !strings.Contains(body, `"us_ssn":1`) || strings.Contains(body, "1234") || strings.Contains(body, "jo@corp.io") {
+				t.Errorf("latest inventory: %s", body)
+			}
+			if !strings.Contains(string(api("/api/v1/controls/"+controls.Items[0].ID+"/evidence")), "pii-inventory-") {
+				t.Error("no inventory evidence on the control")
+			}
+
+			for _, tc := range []struct {
+				name string
+				args []string
+				want string
+			}{
+				{"bad token", []string{"--upload", base, "--token", "att_nope", "--control", code}, "token was refused"},
+				{"unknown code", []string{"--upload", base, "--token", tok, "--control", "NOPE-99"}, `no control has the code "NOPE-99"`},
+				{"server down", []string{"--upload", "http://127.0.0.1:1", "--token", tok, "--control", code}, "server did not answer"},
+				{"not a URL", []string{"--upload", "ftp://x", "--token", tok, "--control", code}, "not an http(s) URL"},
+			} {
+				out, errOut, exit := scanCLI(t, "", append(tc.args, dir)...)
+				if exit != 1 || !strings.Contains(errOut, tc.want) || len(scanLines(t, out)) != 2 || !strings.Contains(errOut, "findings: 2") {
+					t.Errorf("%s: exit %d, stderr %s, stdout %s", tc.name, exit, errOut, out)
+				}
+				if strings.Contains(errOut, tok) {
+					t.Errorf("%s: the token is printed", tc.name)
+				}
+			}
+			if _, errOut, exit := scanCLI(t, "", "--upload", base, "--control", code, dir); exit != 2 || !strings.Contains(errOut, "--token") {
+				t.Errorf("missing token: %d %s", exit, errOut)
+			}
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("serve did not shut down")
+			}
+		})
 	}
 }
