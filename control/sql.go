@@ -100,6 +100,32 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter) ([]C
 	return out, nil
 }
 
+// ListForScoring returns the org's controls with only what readiness
+// needs (id, code, title, status, frequency, criteria): the long texts of
+// the library stay in the database, which matters at tens of thousands.
+func ListForScoring(ctx context.Context, q store.Querier, org attest.OrgID) ([]Control, error) {
+	rows, err := q.QueryContext(ctx, "SELECT id, code, title, status, frequency FROM controls WHERE org_id = $1 ORDER BY code", org)
+	if err != nil {
+		return nil, fmt.Errorf("list controls for scoring: %w", err)
+	}
+	out, err := store.Collect(rows, func(r interface{ Scan(...any) error }) (Control, error) {
+		c := Control{OrgID: org}
+		err := r.Scan(&c.ID, &c.Code, &c.Title, &c.Status, &c.Frequency)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list controls for scoring: %w", err)
+	}
+	criteria, err := criteriaByControl(ctx, q, org, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Criteria = criteria[out[i].ID]
+	}
+	return out, nil
+}
+
 // criteriaByControl loads the mappings of an org (or of one control).
 func criteriaByControl(ctx context.Context, q store.Querier, org attest.OrgID, controlID string) (map[string][]string, error) {
 	query := "SELECT control_id, criterion_id FROM control_criteria WHERE org_id = $1"

@@ -27,7 +27,7 @@ func ForOrg(ctx context.Context, q store.Querier, org attest.OrgID, now time.Tim
 	if err != nil {
 		return control.Readiness{}, err
 	}
-	cs, err := control.List(ctx, q, org, control.Filter{})
+	cs, err := control.ListForScoring(ctx, q, org)
 	if err != nil {
 		return control.Readiness{}, err
 	}
