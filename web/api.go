@@ -34,7 +34,7 @@ func (s *Server) apiRoutes() []Route {
 		{Method: "DELETE", Pattern: "/api/v1/members/{id}", Action: ActMemberManage, API: true, Summary: "Remove a member: their sessions and tokens here end", handle: s.apiRemoveMember},
 		{Method: "GET", Pattern: "/api/v1/frameworks", Action: ActFrameworkRead, API: true, Summary: "Frameworks in the catalog", Response: List[frameworkView]{}, handle: s.apiFrameworks},
 		{Method: "GET", Pattern: "/api/v1/frameworks/{id}/criteria", Action: ActFrameworkRead, API: true, Summary: "Criteria of a framework", Response: List[framework.Criterion]{}, handle: s.apiCriteria},
-		{Method: "GET", Pattern: "/api/v1/controls", Action: ActControlRead, API: true, Summary: "Controls (filters: status, owner, area, criterion, q)", Response: List[controlView]{}, handle: s.apiControls},
+		{Method: "GET", Pattern: "/api/v1/controls", Action: ActControlRead, API: true, Summary: "Controls (filters: status, owner (email, id or me), area, criterion, q)", Response: List[controlView]{}, handle: s.apiControls},
 		{Method: "POST", Pattern: "/api/v1/controls", Action: ActControlManage, API: true, Summary: "Create a custom control", Request: controlInput{}, Response: controlView{}, handle: s.apiCreateControl},
 		{Method: "GET", Pattern: "/api/v1/controls/{id}", Action: ActControlRead, API: true, Summary: "One control", Response: controlView{}, handle: s.apiControl},
 		{Method: "PATCH", Pattern: "/api/v1/controls/{id}", Action: ActControlWrite, API: true, Summary: "Change status, owner, justification and more", Request: controlPatch{}, Response: controlView{}, handle: s.apiPatchControl},
@@ -324,7 +324,8 @@ func viewControl(c control.Control) controlView {
 
 // controlFilter reads list filters from the query string; owner accepts
 // an email or a user id.
-func (s *Server) controlFilter(r *http.Request, org attest.OrgID) (control.Filter, error) {
+func (s *Server) controlFilter(r *http.Request, c *call) (control.Filter, error) {
+	org := c.Actor.OrgID
 	q := r.URL.Query()
 	f := control.Filter{Area: q.Get("area"), Criterion: q.Get("criterion"), Query: q.Get("q")}
 	if st := q.Get("status"); st != "" {
@@ -334,7 +335,9 @@ func (s *Server) controlFilter(r *http.Request, org attest.OrgID) (control.Filte
 		}
 		f.Status = parsed
 	}
-	if owner := q.Get("owner"); owner != "" {
+	if owner := q.Get("owner"); owner == "me" {
+		f.OwnerID = c.Actor.UserID
+	} else if owner != "" {
 		id, err := s.resolveOwner(r, org, owner)
 		if err != nil {
 			return f, err
@@ -368,7 +371,7 @@ func (s *Server) resolveOwner(r *http.Request, org attest.OrgID, owner string) (
 }
 
 func (s *Server) apiControls(w http.ResponseWriter, r *http.Request, c *call) error {
-	f, err := s.controlFilter(r, c.Actor.OrgID)
+	f, err := s.controlFilter(r, c)
 	if err != nil {
 		return err
 	}

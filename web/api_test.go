@@ -121,6 +121,10 @@ func TestControlsContract(t *testing.T) {
 		if n := len(decode[list[controlJSON]](t, body).Items); n != 1 {
 			t.Errorf("owner filter: %d controls, want 1", n)
 		}
+		_, body = w.api("GET", "/api/v1/controls?owner=me", w.tokens[attest.RoleMember], "")
+		if n := len(decode[list[controlJSON]](t, body).Items); n != 1 {
+			t.Errorf("owner=me: %d controls, want the member's 1", n)
+		}
 		// Create a custom control; admin may, member may not.
 		newCtl := `{"code":"CUST-1","title":"Quarterly firewall rule review","criteria":["CC6.6","CC7.1"],"frequency":"quarterly"}`
 		if resp, _ := w.api("POST", "/api/v1/controls", w.tokens[attest.RoleMember], newCtl); resp.StatusCode != 403 {

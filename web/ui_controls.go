@@ -74,7 +74,11 @@ func (s *Server) controlsPageFor(ctx context.Context, c *call, q url.Values) (co
 		}
 		f.Status = st
 	}
-	if p.Filter.Owner != "" && p.Filter.Owner != "none" {
+	switch p.Filter.Owner {
+	case "", "none":
+	case "me":
+		f.OwnerID = c.Actor.UserID
+	default:
 		f.OwnerID = p.Filter.Owner
 	}
 	all, err := control.List(ctx, s.db.Q(), c.Actor.OrgID, control.Filter{})
