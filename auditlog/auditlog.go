@@ -61,16 +61,8 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter) ([]E
 	if err != nil {
 		return nil, "", fmt.Errorf("list audit log: %w", err)
 	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scan(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list audit log: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scan)
+	if err != nil {
 		return nil, "", fmt.Errorf("list audit log: %w", err)
 	}
 	next := ""

@@ -75,16 +75,8 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter) ([]C
 	if err != nil {
 		return nil, fmt.Errorf("list controls: %w", err)
 	}
-	defer rows.Close()
-	var out []Control
-	for rows.Next() {
-		c, err := scanControl(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list controls: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanControl)
+	if err != nil {
 		return nil, fmt.Errorf("list controls: %w", err)
 	}
 	criteria, err := criteriaByControl(ctx, q, org, "")

@@ -213,16 +213,11 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, controlID stri
 	if err != nil {
 		return nil, fmt.Errorf("list evidence: %w", err)
 	}
-	defer rows.Close()
-	var out []Item
-	for rows.Next() {
-		it, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list evidence: %w", err)
-		}
-		out = append(out, it)
+	out, err := store.Collect(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("list evidence: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Content opens the original bytes of an item (a file's decrypted blob, or

@@ -264,16 +264,8 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter) ([]I
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	defer rows.Close()
-	var out []Incident
-	for rows.Next() {
-		in, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
-		}
-		out = append(out, in)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scan)
+	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
 	cs, err := links.Load(ctx, q, org, "")

@@ -258,16 +258,11 @@ func ListChannels(ctx context.Context, q store.Querier, org attest.OrgID) ([]Cha
 	if err != nil {
 		return nil, fmt.Errorf("list channels: %w", err)
 	}
-	defer rows.Close()
-	var out []Channel
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list channels: %w", err)
-		}
-		out = append(out, c)
+	out, err := store.Collect(rows, scanChannel)
+	if err != nil {
+		return nil, fmt.Errorf("list channels: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // channelURL opens a channel's sealed URL for sending.

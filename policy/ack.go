@@ -157,16 +157,11 @@ func queryAcks(ctx context.Context, q store.Querier, where string, args ...any) 
 	if err != nil {
 		return nil, fmt.Errorf("load acknowledgements: %w", err)
 	}
-	defer rows.Close()
-	var out []Acknowledgement
-	for rows.Next() {
-		a, err := scanAck(rows)
-		if err != nil {
-			return nil, fmt.Errorf("load acknowledgements: %w", err)
-		}
-		out = append(out, a)
+	out, err := store.Collect(rows, scanAck)
+	if err != nil {
+		return nil, fmt.Errorf("load acknowledgements: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // VersionAcknowledgements lists every acceptance of one version, including

@@ -146,16 +146,11 @@ func queryVersions(ctx context.Context, q store.Querier, withContent bool, where
 	if err != nil {
 		return nil, fmt.Errorf("load policy versions: %w", err)
 	}
-	defer rows.Close()
-	var out []Version
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, fmt.Errorf("load policy versions: %w", err)
-		}
-		out = append(out, v)
+	out, err := store.Collect(rows, scanVersion)
+	if err != nil {
+		return nil, fmt.Errorf("load policy versions: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // assemble joins a policy row with its published and working versions.

@@ -123,16 +123,8 @@ func ListRules(ctx context.Context, q store.Querier, org attest.OrgID, now time.
 	if err != nil {
 		return nil, fmt.Errorf("list task rules: %w", err)
 	}
-	defer rows.Close()
-	var out []Rule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list task rules: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanRule)
+	if err != nil {
 		return nil, fmt.Errorf("list task rules: %w", err)
 	}
 	return out, finishRules(ctx, q, org, out, now)

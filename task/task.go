@@ -220,19 +220,10 @@ func List(ctx context.Context, q store.Querier, org attest.OrgID, f Filter, now 
 	if err != nil {
 		return nil, "", fmt.Errorf("list tasks: %w", err)
 	}
-	defer rows.Close()
-	var out []Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list tasks: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanTask)
+	if err != nil {
 		return nil, "", fmt.Errorf("list tasks: %w", err)
 	}
-	rows.Close()
 	out, next := store.Trim(out, f.Limit, func(t Task) string { return store.EncodeCursor(t.DueOn.Format(DateLayout), t.ID) })
 	return out, next, finishTasks(ctx, q, org, out, now)
 }

@@ -193,16 +193,11 @@ func Reports(ctx context.Context, q store.Querier, org attest.OrgID, vendorID st
 	if err != nil {
 		return nil, fmt.Errorf("list vendor reports: %w", err)
 	}
-	defer rows.Close()
-	var out []Report
-	for rows.Next() {
-		r, err := scanReport(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list vendor reports: %w", err)
-		}
-		out = append(out, r)
+	out, err := store.Collect(rows, scanReport)
+	if err != nil {
+		return nil, fmt.Errorf("list vendor reports: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetReport loads one report of a vendor of the org.
