@@ -356,3 +356,45 @@ func RevokeToken(ctx context.Context, tx *store.Tx, org attest.OrgID, userID, to
 	}
 	return tx.Record(ctx, "token.revoke", "token", tokenID, nil, map[string]any{"revoked": true})
 }
+
+// OrgChoice is one org a user belongs to, for the org switcher.
+type OrgChoice struct {
+	ID   attest.OrgID `json:"id"`
+	Name string       `json:"name"`
+	Role attest.Role  `json:"role"`
+}
+
+// OrgsOf lists the orgs a user belongs to, by name.
+func OrgsOf(ctx context.Context, q store.Querier, userID string) ([]OrgChoice, error) {
+	rows, err := q.QueryContext(ctx, `SELECT o.id, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id
+		WHERE m.user_id = $1 ORDER BY o.name`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list orgs of %s: %w", userID, err)
+	}
+	out, err := store.Collect(rows, func(r interface{ Scan(...any) error }) (OrgChoice, error) {
+		var o OrgChoice
+		err := r.Scan(&o.ID, &o.Name, &o.Role)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list orgs of %s: %w", userID, err)
+	}
+	return out, nil
+}
+
+// SwitchOrg moves a session to another org of its user — a consultant
+// working for several client companies. Not being a member there is
+// NotFound, as for any org one cannot see.
+func SwitchOrg(ctx context.Context, tx *store.Tx, secret, userID string, org attest.OrgID) error {
+	if _, err := Membership(ctx, tx, org, userID); err != nil {
+		return attest.NotFound("organisation")
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE sessions SET org_id = $1 WHERE id_hash = $2 AND user_id = $3", org, hashSecret(secret), userID)
+	if err != nil {
+		return fmt.Errorf("switch org: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return attest.Unauthenticated("session expired; log in again")
+	}
+	return tx.RecordIn(ctx, org, "session.switch_org", "user", userID, nil, map[string]any{"org": org})
+}

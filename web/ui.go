@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	attest "github.com/attest-hq/attest"
+	"github.com/attest-hq/attest/account"
 )
 
 //go:embed templates/*.html
@@ -56,6 +57,7 @@ type Page struct {
 	User    string
 	Role    attest.Role
 	OrgName string
+	Orgs    []account.OrgChoice // the user's orgs, when more than one
 	CSRF    string
 	Flash   string
 	Section string // the navigation entry to mark as current

@@ -10,6 +10,7 @@ import (
 
 	attest "github.com/attest-hq/attest"
 	"github.com/attest-hq/attest/account"
+	"github.com/attest-hq/attest/store"
 )
 
 // newPage fills the base of a page from the caller's session. A session
@@ -26,7 +27,26 @@ func (s *Server) newPage(r *http.Request, c *call, title, section string, data a
 		return p, err
 	}
 	p.OrgName = o.Name
+	orgs, err := account.OrgsOf(r.Context(), s.db.Q(), c.Actor.UserID)
+	if err != nil {
+		return p, err
+	}
+	if len(orgs) > 1 {
+		p.Orgs = orgs
+	}
 	return p, nil
+}
+
+// switchOrg moves the session to another org of the user.
+func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c *call) error {
+	org := attest.OrgID(r.PostFormValue("org"))
+	err := s.db.InTx(r.Context(), c.Actor, func(tx *store.Tx) error {
+		return account.SwitchOrg(r.Context(), tx, c.sessionSecret, c.Actor.UserID, org)
+	})
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/")
 }
 
 // show renders a page for the caller.
