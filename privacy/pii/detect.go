@@ -465,7 +465,8 @@ func (d *detector) digitsFirst(buf []byte, i, j, lo int, l *candList) {
 		d.ninoSpaced(buf, i, lo, l)
 	}
 	// dateWords: a word (the month's name) before, or a day of one or two digits then ' ' or '-'.
-	if (before == ' ' && i >= 2 && isLetter(buf[i-2])) || (r <= 2 && j < n && (buf[j] == ' ' || buf[j] == '-')) {
+	// Both forms need a day of one or two digits at i.
+	if r <= 2 && ((before == ' ' && i >= 2 && isLetter(buf[i-2])) || (j < n && (buf[j] == ' ' || buf[j] == '-'))) {
 		d.dateWords(buf, i, lo, l)
 	}
 }
@@ -513,7 +514,14 @@ func (d *detector) ssnLike(buf []byte, g *groups, l *candList) {
 // card finds payment card numbers: 13-19 digits, bare or in groups joined by
 // spaces or dashes, in an issuer's range and length, passing Luhn.
 func (d *detector) card(buf []byte, g *groups, l *candList) {
-	for k := g.n; k >= 1; k-- {
+	if g.len(0) > 19 {
+		return // every k includes the first group
+	}
+	top := g.n
+	if g.sep[0] != ' ' && g.sep[0] != '-' {
+		top = 1 // more groups need uniform spaces or dashes
+	}
+	for k := top; k >= 1; k-- {
 		sep, ok := g.uniform(k)
 		if !ok || (k > 1 && sep != ' ' && sep != '-') {
 			continue
@@ -800,7 +808,14 @@ func (d *detector) bareIDs(buf []byte, g *groups, l *candList) {
 // uniformly by dashes or spaces (state formats vary: A1234567, 123 456 789,
 // D123-4567-8901 ...).
 func (d *detector) licenceDigits(buf []byte, g *groups, start, minDigits, maxDigits int, l *candList) {
-	for k := g.n; k >= 1; k-- {
+	if g.len(0) > maxDigits {
+		return // every k includes the first group
+	}
+	top := g.n
+	if g.sep[0] != ' ' && g.sep[0] != '-' {
+		top = 1 // more groups need uniform dashes or spaces
+	}
+	for k := top; k >= 1; k-- {
 		sep, ok := g.uniform(k)
 		if !ok || (k > 1 && sep != '-' && sep != ' ') || (g.continues(k, sep) && sep != ' ') {
 			continue
