@@ -38,3 +38,27 @@ func TestSwitchOrg(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateAnotherOrg(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if resp, _ := w.page(attest.RoleAdmin, "POST", "/orgs", url.Values{"name": {"Client B"}}); resp.StatusCode != 403 {
+			t.Fatalf("an admin created an org: %d", resp.StatusCode)
+		}
+		if resp, _ := w.page(attest.RoleOwner, "POST", "/orgs", url.Values{"name": {"acme"}}); resp.StatusCode != 400 {
+			t.Fatalf("duplicate org name: %d", resp.StatusCode)
+		}
+		resp, _ := w.page(attest.RoleOwner, "POST", "/orgs", url.Values{"name": {"Client B"}})
+		if resp.StatusCode != 303 {
+			t.Fatalf("create org: %d", resp.StatusCode)
+		}
+		_, page := w.page(attest.RoleOwner, "GET", "/controls", url.Values{})
+		if !strings.Contains(string(page), "AC-01") || !strings.Contains(string(page), `data-test-id="org-switch"`) {
+			t.Fatal("the new org has no seeded controls, or no switcher")
+		}
+		_, page = w.page(attest.RoleOwner, "GET", "/tasks", url.Values{})
+		if !strings.Contains(string(page), "access review") && !strings.Contains(string(page), "Access review") {
+			t.Error("the new org has no recurring duties")
+		}
+	})
+}

@@ -25,6 +25,7 @@ const (
 	ActMemberRead     Action = "member.read"     // who is in the org
 	ActMemberManage   Action = "member.manage"   // invite, change roles
 	ActOrgManage      Action = "org.manage"      // scope, TOTP requirement
+	ActOrgCreate      Action = "org.create"      // add another organisation (a consultant's next client)
 	ActDetectIngest   Action = "detect.ingest"   // send log events
 	ActAlertRead      Action = "alert.read"      // see alerts
 	ActAlertTriage    Action = "alert.triage"    // acknowledge, resolve alerts
@@ -56,6 +57,7 @@ var permissions = map[Action][]attest.Role{
 	ActMemberRead:     {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember, attest.RoleAuditor},
 	ActMemberManage:   {attest.RoleOwner, attest.RoleAdmin},
 	ActOrgManage:      {attest.RoleOwner, attest.RoleAdmin},
+	ActOrgCreate:      {attest.RoleOwner},
 	ActDetectIngest:   {attest.RoleOwner, attest.RoleAdmin},
 	ActAlertRead:      {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember, attest.RoleAuditor},
 	ActAlertTriage:    {attest.RoleOwner, attest.RoleAdmin, attest.RoleMember},

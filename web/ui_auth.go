@@ -13,9 +13,8 @@ import (
 
 	attest "github.com/attest-hq/attest"
 	"github.com/attest-hq/attest/account"
-	"github.com/attest-hq/attest/control"
+	"github.com/attest-hq/attest/onboard"
 	"github.com/attest-hq/attest/store"
-	"github.com/attest-hq/attest/task"
 )
 
 // maxFormBody caps the url-encoded forms of pages anyone can reach.
@@ -111,24 +110,14 @@ func (s *Server) createFirstOrg(ctx context.Context, orgName, email, password, c
 		if n > 0 {
 			return attest.Conflict("Attest is already set up; log in instead")
 		}
-		o, err := account.CreateOrg(ctx, tx, name)
+		made, err := onboard.NewOrg(ctx, tx, name, email)
 		if err != nil {
 			return err
 		}
-		m, _, err := account.AddMember(ctx, tx, o.ID, email, attest.RoleOwner)
-		if err != nil {
+		if err := account.SetPasswordHash(ctx, tx, made.Owner.ID, hash); err != nil {
 			return err
 		}
-		if err := account.SetPasswordHash(ctx, tx, m.ID, hash); err != nil {
-			return err
-		}
-		if _, err := control.SeedLibrary(ctx, tx, o.ID); err != nil {
-			return fmt.Errorf("seed control library: %w", err)
-		}
-		if _, err := task.SeedDefaults(ctx, tx.InOrg(o.ID), o.ID, m.ID); err != nil {
-			return fmt.Errorf("seed recurring duties: %w", err)
-		}
-		secret, sess, err = account.CreateSession(ctx, tx, m.ID, o.ID, false)
+		secret, sess, err = account.CreateSession(ctx, tx, made.Owner.ID, made.Org.ID, false)
 		return err
 	})
 	return secret, sess, err

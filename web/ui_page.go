@@ -10,6 +10,7 @@ import (
 
 	attest "github.com/attest-hq/attest"
 	"github.com/attest-hq/attest/account"
+	"github.com/attest-hq/attest/onboard"
 	"github.com/attest-hq/attest/store"
 )
 
@@ -166,3 +167,19 @@ func clientIP(r *http.Request) string {
 
 // errTooManyAttempts answers a login form over the per-address limit.
 var errTooManyAttempts = &attest.Error{Kind: attest.KindRateLimited, Message: "too many attempts from your address; wait a minute and try again"}
+
+// createOrg adds an organisation owned by the caller and moves the
+// session there.
+func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, c *call) error {
+	err := s.db.InTx(r.Context(), c.Actor, func(tx *store.Tx) error {
+		made, err := onboard.NewOrg(r.Context(), tx, r.PostFormValue("name"), c.Actor.Email)
+		if err != nil {
+			return err
+		}
+		return account.SwitchOrg(r.Context(), tx, c.sessionSecret, c.Actor.UserID, made.Org.ID)
+	})
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/settings?done=settings")
+}

@@ -41,6 +41,7 @@ func (s *Server) uiRoutes() []Route {
 		{Method: "POST", Pattern: "/controls/{id}/notes", Action: ActEvidenceWrite, Summary: "Write a note as evidence", handle: g(s.evidenceNote)},
 		{Method: "GET", Pattern: "/evidence/{id}/download", Action: ActEvidenceRead, Summary: "Download an evidence item", handle: g(s.evidenceDownload)},
 		{Method: "GET", Pattern: "/audit-log", Action: ActAuditLogRead, Summary: "The audit log, newest first", handle: g(s.auditLogPage)},
+		{Method: "POST", Pattern: "/orgs", Action: ActOrgCreate, Summary: "Create another organisation and switch to it", handle: g(s.createOrg)},
 		{Method: "POST", Pattern: "/account/org", Action: ActSelf, Summary: "Switch to another of your organisations", handle: g(s.switchOrg)},
 		{Method: "GET", Pattern: "/summary", Action: ActControlRead, Summary: "The one-page summary for executives", handle: g(s.summary)},
 		{Method: "GET", Pattern: "/members", Action: ActMemberRead, Summary: "People and their roles", handle: g(s.membersList)},

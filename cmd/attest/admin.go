@@ -11,10 +11,9 @@ import (
 	attest "github.com/attest-hq/attest"
 	"github.com/attest-hq/attest/account"
 	"github.com/attest-hq/attest/auditlog"
-	"github.com/attest-hq/attest/control"
 	"github.com/attest-hq/attest/keyring"
+	"github.com/attest-hq/attest/onboard"
 	"github.com/attest-hq/attest/store"
-	"github.com/attest-hq/attest/task"
 )
 
 // storeFlags are the settings every command that touches the database
@@ -111,32 +110,20 @@ func runInit(e *env, args []string) error {
 	if _, err := loadKeyring(e, sf.data); err != nil {
 		return err
 	}
-	var password string
-	var seeded int
-	var o account.Org
+	var made onboard.Result
 	err = db.InTx(e.ctx, cliActor(""), func(tx *store.Tx) error {
-		if o, err = account.CreateOrg(e.ctx, tx, *org); err != nil {
-			return err
-		}
-		var owner account.Member
-		if owner, password, err = account.AddMember(e.ctx, tx, o.ID, *email, attest.RoleOwner); err != nil {
-			return err
-		}
-		if seeded, err = control.SeedLibrary(e.ctx, tx, o.ID); err != nil {
-			return err
-		}
-		_, err = task.SeedDefaults(e.ctx, tx.InOrg(o.ID), o.ID, owner.ID)
+		made, err = onboard.NewOrg(e.ctx, tx, *org, *email)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Created organisation %q with %d controls and its owner %s.\n", o.Name, seeded, strings.ToLower(*email))
-	if password == "" {
+	fmt.Fprintf(e.stdout, "Created organisation %q with %d controls and its owner %s.\n", made.Org.Name, made.Controls, made.Owner.Email)
+	if made.Password == "" {
 		fmt.Fprintln(e.stdout, "That user already existed and keeps their password.")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "One-time password (change it at first login):\n%s\n", password)
+	fmt.Fprintf(e.stdout, "One-time password (change it at first login):\n%s\n", made.Password)
 	return nil
 }
 
