@@ -151,7 +151,7 @@ var phraseWords = []string{"social", "security", "insurance", "national", "tax",
 var wordFilter [36 * 36]uint64
 
 // filterIndex maps a letter (either case) to 0..25 and a digit to 26..35.
-func filterIndex(c byte) int {
+func filterIndexOf(c byte) int {
 	switch {
 	case c >= 'a' && c <= 'z':
 		return int(c - 'a')
@@ -160,6 +160,18 @@ func filterIndex(c byte) int {
 	}
 	return 26 + int(c-'0')
 }
+
+// filterIndexTable is filterIndexOf for every letter and digit.
+var filterIndexTable = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		if b := byte(c); (b|0x20) >= 'a' && (b|0x20) <= 'z' || b >= '0' && b <= '9' {
+			t[c] = uint8(filterIndexOf(b))
+		}
+	}
+	return t
+}()
+
+func filterIndex(c byte) int { return int(filterIndexTable[c]) }
 
 func addFilter(w string) {
 	for i := 0; i < len(w); i++ {
@@ -260,45 +272,80 @@ type wordCache struct {
 const segmentSearch = 4096
 
 // read records the meaningful words of buf[from:to] (from and to are word
-// boundaries).
+// boundaries). It walks the text eight bytes at a time with a mask of its
+// letters and digits, so separators and the inside of words cost no
+// per-byte work; only each word's first byte, length and last byte are
+// looked at before the rare word that may matter is lower-cased and hashed.
 func (c *wordCache) read(buf []byte, from, to int) {
-	var low [maxWordLen]byte
-	const alnum = clDigit | clUpper | clLower
 	b := buf[:to] // lets the compiler drop the bounds checks below
-	i := from
-	for i < len(b) {
-		ch := b[i]
-		if class[ch]&alnum == 0 {
-			if ch == '\n' {
+	inWord := false
+	s := 0
+	for p := from; p < len(b); p += 8 {
+		var x uint64
+		if p+8 <= len(b) {
+			x = binary.LittleEndian.Uint64(b[p:])
+		} else {
+			var tmp [8]byte
+			copy(tmp[:], b[p:])
+			x = binary.LittleEndian.Uint64(tmp[:]) // zero padding ends a word at to
+		}
+		m := alnumMask(x)
+		for {
+			if !inWord {
+				if m == 0 {
+					break
+				}
+				low := m & -m
+				s = p + bits.TrailingZeros64(low)>>3
+				inWord = true
+				m |= low - 1 // the bytes before s no longer count as separators
+			}
+			z := ^m & hi8
+			if z == 0 {
+				break // the word goes on in the next block
+			}
+			low := z & -z
+			e := p + bits.TrailingZeros64(low)>>3
+			switch {
+			case class[b[s]]&clDigit != 0 || e-s > maxWordLen:
 				c.prevEnd = -1
+			case !mayMatter(b[s:e]):
+				c.prevLen, c.prevEnd = 0, e // a word, but not the first of a phrase
+			default:
+				c.word(b, s, e)
 			}
-			i++
-			continue
+			inWord = false
+			m &^= low - 1
 		}
-		s := i
-		i = wordEnd(b, i+1)
-		if class[ch]&clDigit != 0 || i-s > maxWordLen {
-			c.prevEnd = -1
-			continue
-		}
-		if !mayMatter(buf[s:i]) {
-			c.prevLen, c.prevEnd = 0, i // a word, but not the first of a phrase
-			continue
-		}
-		w := lowerWord(&low, buf[s:i])
-		k, neg := lookupWord(w)
-		if c.prevEnd >= 0 && c.prevEnd >= s-3 {
-			if p := phrase(c.prev[:c.prevLen], w); p != 0 {
-				k |= p
-			}
-		}
-		if k != 0 || neg {
-			c.hits = append(c.hits, wordHit{s, i, k, neg})
-		}
-		c.prev = low
-		c.prevLen = len(w)
-		c.prevEnd = i
 	}
+}
+
+// word records the word b[s:e], which may matter, if it is a keyword, a
+// negative word or ends a phrase, and keeps it as the previous word.
+func (c *wordCache) word(b []byte, s, e int) {
+	if c.prevEnd >= 0 && c.prevEnd >= s-3 {
+		// A phrase does not span lines.
+		for q := c.prevEnd; q < s; q++ {
+			if b[q] == '\n' {
+				c.prevEnd = -1
+				break
+			}
+		}
+	}
+	var low [maxWordLen]byte
+	w := lowerWord(&low, b[s:e])
+	k, neg := lookupWord(w)
+	if c.prevEnd >= 0 && c.prevEnd >= s-3 {
+		if p := phrase(c.prev[:c.prevLen], w); p != 0 {
+			k |= p
+		}
+	}
+	if k != 0 || neg {
+		c.hits = append(c.hits, wordHit{s, e, k, neg})
+	}
+	c.prev = low
+	c.prevLen = len(w)
+	c.prevEnd = e
 }
 
 // reset forgets the words read (keeping the space) for a new buffer.
