@@ -224,9 +224,30 @@ type scanState struct {
 	words wordCache
 }
 
+// The bits of the types in a typeSet (positions in AllTypes): candidates
+// carry these rather than the Type strings, so the scratch list holds no
+// pointers and picking one needs no string comparison.
+const (
+	bitEmail typeSet = 1 << iota
+	bitPhone
+	bitCreditCard
+	bitUSSSN
+	bitUSITIN
+	bitCASIN
+	bitUKNINO
+	bitIBAN
+	bitUSDriversLicense
+	bitPassportNumber
+	bitDateOfBirth
+	bitIPAddress
+)
+
+// typeOfBit returns the type of a single-bit set.
+func typeOfBit(b typeSet) Type { return AllTypes[bits.TrailingZeros16(uint16(b))] }
+
 // candidate is a validated shape before context decides its confidence.
 type candidate struct {
-	typ           Type
+	typ           typeSet // one bit
 	start, end    int
 	base, withCtx float64 // confidence without and with a context word for its type
 	needCtx       bool    // only reported when context names its type
@@ -237,7 +258,7 @@ type candList struct {
 	n int
 }
 
-func (l *candList) add(t Type, s, e int, base, withCtx float64, needCtx bool) {
+func (l *candList) add(t typeSet, s, e int, base, withCtx float64, needCtx bool) {
 	if l.n < len(l.c) {
 		l.c[l.n] = candidate{t, s, e, base, withCtx, needCtx}
 		l.n++
@@ -269,9 +290,9 @@ func (d *detector) choose(buf []byte, l *candList, words *wordCache, hint hintFu
 			conf = c.base - negativePenalty
 		case ctx.nearNeg:
 			continue
-		case ctx.pos.has(c.typ):
+		case ctx.pos&c.typ != 0:
 			conf = c.withCtx
-			if ctx.near.has(c.typ) {
+			if ctx.near&c.typ != 0 {
 				// "passport C03005988 DL# D1234567": DL is nearer.
 				conf = min(conf+nearBonus, 0.99)
 			}
@@ -294,10 +315,10 @@ func (d *detector) choose(buf []byte, l *candList, words *wordCache, hint hintFu
 		return match{}, false
 	}
 	c := l.c[best]
-	if !d.types.has(c.typ) {
+	if d.types&c.typ == 0 {
 		return match{}, false
 	}
-	return match{c.typ, c.start, c.end, bestConf}, true
+	return match{typeOfBit(c.typ), c.start, c.end, bestConf}, true
 }
 
 // numeric handles a digit trigger at i. skip is where to resume when nothing
@@ -482,16 +503,16 @@ func (d *detector) ssnLike(buf []byte, g *groups, l *candList) {
 			base, withCtx = 0.45, 0.9
 		}
 		if validSSN(a, b, s) {
-			l.add(USSSN, g.s[0], g.e[2], base, withCtx, false)
+			l.add(bitUSSSN, g.s[0], g.e[2], base, withCtx, false)
 		} else if validITIN(a, b, s) {
-			l.add(USITIN, g.s[0], g.e[2], base, withCtx, false)
+			l.add(bitUSITIN, g.s[0], g.e[2], base, withCtx, false)
 		}
 	}
 	if g.n >= 3 && g.len(0) == 3 && g.len(1) == 3 && g.len(2) == 3 && g.sep[0] == g.sep[1] &&
 		(g.sep[0] == '-' || g.sep[0] == ' ') && !g.continues(3, g.sep[0]) && rightOK(buf, g.e[2]) {
 		var tmp [24]byte
 		if validSIN(g.digits(buf, 3, tmp[:])) {
-			l.add(CASIN, g.s[0], g.e[2], 0.55, 0.95, false)
+			l.add(bitCASIN, g.s[0], g.e[2], 0.55, 0.95, false)
 		}
 	}
 	if g.len(0) == 9 && !g.continues(1, 0) && rightOK(buf, g.e[0]) {
@@ -500,13 +521,13 @@ func (d *detector) ssnLike(buf []byte, g *groups, l *candList) {
 			return
 		}
 		if validSSN(dd[:3], dd[3:5], dd[5:]) {
-			l.add(USSSN, g.s[0], g.e[0], 0, 0.85, true)
+			l.add(bitUSSSN, g.s[0], g.e[0], 0, 0.85, true)
 		}
 		if validITIN(dd[:3], dd[3:5], dd[5:]) {
-			l.add(USITIN, g.s[0], g.e[0], 0, 0.85, true)
+			l.add(bitUSITIN, g.s[0], g.e[0], 0, 0.85, true)
 		}
 		if validSIN(dd) {
-			l.add(CASIN, g.s[0], g.e[0], 0, 0.85, true)
+			l.add(bitCASIN, g.s[0], g.e[0], 0, 0.85, true)
 		}
 	}
 }
@@ -547,9 +568,9 @@ func (d *detector) card(buf []byte, g *groups, l *candList) {
 			return
 		}
 		if k == 1 {
-			l.add(CreditCard, g.s[0], g.e[0], 0.7, 0.95, false)
+			l.add(bitCreditCard, g.s[0], g.e[0], 0.7, 0.95, false)
 		} else {
-			l.add(CreditCard, g.s[0], g.e[k-1], 0.9, 0.98, false)
+			l.add(bitCreditCard, g.s[0], g.e[k-1], 0.9, 0.98, false)
 		}
 		return
 	}
@@ -606,7 +627,7 @@ func (d *detector) ipv4(buf []byte, g *groups, l *candList) {
 		(o[0] == 169 && o[1] == 254) || (o[0] == 100 && o[1]&0xc0 == 64):
 		base, withCtx = 0.7, 0.9
 	}
-	l.add(IPAddress, g.s[0], e, base, withCtx, false)
+	l.add(bitIPAddress, g.s[0], e, base, withCtx, false)
 }
 
 // nearColon reports whether a ':' sits within a hex word of the digit run
@@ -667,7 +688,7 @@ func (d *detector) ipv6(buf []byte, i, lo int, l *candList) {
 	if addr.IsLinkLocalUnicast() || addr.IsPrivate() || addr.IsMulticast() {
 		base, withCtx = 0.6, 0.85
 	}
-	l.add(IPAddress, s, e, base, withCtx, false)
+	l.add(bitIPAddress, s, e, base, withCtx, false)
 }
 
 // notTimestamp reports whether a date ending at e is not followed by a time
@@ -706,7 +727,7 @@ func (d *detector) dateNumeric(buf []byte, g *groups, l *candList) {
 					ok = validDate(y, num(a), num(b), d.maxYear) || validDate(y, num(b), num(a), d.maxYear)
 				}
 				if ok {
-					l.add(DateOfBirth, g.s[0], e, 0, 0.85, true)
+					l.add(bitDateOfBirth, g.s[0], e, 0, 0.85, true)
 				}
 			}
 		}
@@ -714,7 +735,7 @@ func (d *detector) dateNumeric(buf []byte, g *groups, l *candList) {
 	if g.len(0) == 8 && !g.continues(1, 0) && rightOK(buf, g.e[0]) {
 		dd := buf[g.s[0]:g.e[0]]
 		if validDate(num(dd[:4]), num(dd[4:6]), num(dd[6:]), d.maxYear) {
-			l.add(DateOfBirth, g.s[0], g.e[0], 0, 0.8, true)
+			l.add(bitDateOfBirth, g.s[0], g.e[0], 0, 0.8, true)
 		}
 	}
 }
@@ -757,7 +778,7 @@ func (d *detector) dateWords(buf []byte, i, lo int, l *candList) {
 				}
 				if p < n && buf[p] == ' ' {
 					if y, e, ok := year(p + 1); ok && validDate(y, m, dv, d.maxYear) {
-						l.add(DateOfBirth, ws, e, 0, 0.85, true)
+						l.add(bitDateOfBirth, ws, e, 0, 0.85, true)
 						return
 					}
 				}
@@ -790,7 +811,7 @@ func (d *detector) dateWords(buf []byte, i, lo int, l *candList) {
 		return
 	}
 	if y, e, ok := year(q + 1); ok && validDate(y, m, dv, d.maxYear) {
-		l.add(DateOfBirth, i, e, 0, 0.85, true)
+		l.add(bitDateOfBirth, i, e, 0, 0.85, true)
 	}
 }
 
@@ -798,7 +819,7 @@ func (d *detector) dateWords(buf []byte, i, lo int, l *candList) {
 // only reported with context.
 func (d *detector) bareIDs(buf []byte, g *groups, l *candList) {
 	if n := g.len(0); n >= 6 && n <= 9 && !g.continues(1, 0) && rightOK(buf, g.e[0]) && !allSame(buf[g.s[0]:g.e[0]]) {
-		l.add(PassportNumber, g.s[0], g.e[0], 0, 0.8, true)
+		l.add(bitPassportNumber, g.s[0], g.e[0], 0, 0.8, true)
 	}
 	d.licenceDigits(buf, g, g.s[0], 7, 13, l)
 }
@@ -827,7 +848,7 @@ func (d *detector) licenceDigits(buf []byte, g *groups, start, minDigits, maxDig
 		if total < minDigits || total > maxDigits || !rightOK(buf, g.e[k-1]) {
 			continue
 		}
-		l.add(USDriversLicense, start, g.e[k-1], 0, 0.8, true)
+		l.add(bitUSDriversLicense, start, g.e[k-1], 0, 0.8, true)
 		return
 	}
 }
@@ -845,15 +866,15 @@ func (d *detector) lettered(buf []byte, i, k int, l *candList) {
 		e := g.e[0]
 		switch {
 		case e < n && buf[e] >= 'A' && buf[e] <= 'D' && rightOK(buf, e+1):
-			l.add(UKNINO, s, e+1, 0.85, 0.97, false)
+			l.add(bitUKNINO, s, e+1, 0.85, 0.97, false)
 		case e+1 < n && buf[e] == ' ' && buf[e+1] >= 'A' && buf[e+1] <= 'D' && rightOK(buf, e+2):
-			l.add(UKNINO, s, e+2, 0.85, 0.97, false)
+			l.add(bitUKNINO, s, e+2, 0.85, 0.97, false)
 		case rightOK(buf, e) && !g.continues(1, 0):
-			l.add(UKNINO, s, e, 0, 0.85, true)
+			l.add(bitUKNINO, s, e, 0, 0.85, true)
 		}
 	}
 	if m := g.len(0); m >= 6 && m <= 9 && !g.continues(1, 0) && rightOK(buf, g.e[0]) {
-		l.add(PassportNumber, s, g.e[0], 0, 0.85, true)
+		l.add(bitPassportNumber, s, g.e[0], 0, 0.85, true)
 	}
 	d.licenceDigits(buf, &g, s, 4, 14, l)
 }
@@ -886,11 +907,11 @@ func (d *detector) ninoSpaced(buf []byte, i, lo int, l *candList) {
 	}
 	switch {
 	case p+1 < n && buf[p] == ' ' && buf[p+1] >= 'A' && buf[p+1] <= 'D' && rightOK(buf, p+2):
-		l.add(UKNINO, i-3, p+2, 0.9, 0.97, false)
+		l.add(bitUKNINO, i-3, p+2, 0.9, 0.97, false)
 	case p < n && buf[p] >= 'A' && buf[p] <= 'D' && rightOK(buf, p+1):
-		l.add(UKNINO, i-3, p+1, 0.9, 0.97, false)
+		l.add(bitUKNINO, i-3, p+1, 0.9, 0.97, false)
 	case rightOK(buf, p):
-		l.add(UKNINO, i-3, p, 0, 0.85, true)
+		l.add(bitUKNINO, i-3, p, 0, 0.85, true)
 	}
 }
 
@@ -922,7 +943,7 @@ func (d *detector) iban(buf []byte, s int, l *candList) {
 	if nb != want || !isDigit(b[2]) || !isDigit(b[3]) || !rightOK(buf, p) || ibanMod97(b[:nb]) != 1 {
 		return
 	}
-	l.add(IBAN, s, p, 0.95, 0.99, false)
+	l.add(bitIBAN, s, p, 0.95, 0.99, false)
 }
 
 // phone finds North American numbers (NANP rules: area code [2-9][0-8]X not
@@ -1026,7 +1047,7 @@ func (d *detector) phone(buf []byte, i int, l *candList) {
 	if trunk && !need {
 		base += 0.05
 	}
-	l.add(Phone, s, e, base, withCtx, need)
+	l.add(bitPhone, s, e, base, withCtx, need)
 }
 
 func digits(b []byte) bool {
@@ -1085,20 +1106,20 @@ func (d *detector) e164(buf []byte, s int, l *candList) {
 		if nd != 11 || !validNANP(dd[1:4], dd[4:7]) {
 			return
 		}
-		l.add(Phone, s, end, 0.85, 0.95, false)
+		l.add(bitPhone, s, end, 0.85, 0.95, false)
 		return
 	}
 	if allSame(dd[1:]) {
 		return
 	}
-	l.add(Phone, s, end, 0.8, 0.95, false)
+	l.add(bitPhone, s, end, 0.8, 0.95, false)
 }
 
 // email finds an address around the '@' at at: a local part of up to 64
 // characters, a domain of dot-separated labels with an alphabetic top-level
 // label that is not a file extension ("icon@2x.png", "lodash@4.17.21").
 func (d *detector) email(buf []byte, at, lo int) (match, bool) {
-	if !d.types.has(Email) {
+	if d.types&bitEmail == 0 {
 		return match{}, false
 	}
 	n := len(buf)

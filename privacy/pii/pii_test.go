@@ -16,6 +16,13 @@ func TestTypeBitsFollowAllTypes(t *testing.T) {
 	if Type("shoe_size").bit() != 0 {
 		t.Error("unknown type has a bit")
 	}
+	consts := []typeSet{bitEmail, bitPhone, bitCreditCard, bitUSSSN, bitUSITIN, bitCASIN, bitUKNINO, bitIBAN,
+		bitUSDriversLicense, bitPassportNumber, bitDateOfBirth, bitIPAddress}
+	for i, typ := range AllTypes {
+		if consts[i] != typ.bit() || typeOfBit(consts[i]) != typ {
+			t.Errorf("%s: the detector's bit constant disagrees", typ)
+		}
+	}
 }
 
 func TestReportRoundTrip(t *testing.T) {
