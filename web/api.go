@@ -414,13 +414,22 @@ func (s *Server) apiCreateControl(w http.ResponseWriter, r *http.Request, c *cal
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
+	out, err := s.createControl(r, c, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, viewControl(out))
+}
+
+// createControl is the one path for custom controls (API and pages).
+func (s *Server) createControl(r *http.Request, c *call, in controlInput) (control.Control, error) {
 	ct := control.Control{Code: in.Code, Title: in.Title, Description: in.Description, TestProcedure: in.TestProcedure,
 		Evidence: in.Evidence, OwnerRole: in.OwnerRole, Frequency: control.Frequency(in.Frequency), Area: in.Area,
 		Status: control.Status(in.Status), Justification: in.Justification, Criteria: in.Criteria}
 	if in.Owner != "" {
 		id, err := s.resolveOwner(r, c.Actor.OrgID, in.Owner)
 		if err != nil {
-			return err
+			return control.Control{}, err
 		}
 		ct.OwnerID = id
 	}
@@ -430,10 +439,7 @@ func (s *Server) apiCreateControl(w http.ResponseWriter, r *http.Request, c *cal
 		out, err = control.Create(r.Context(), tx, c.Actor.OrgID, ct)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, viewControl(out))
+	return out, err
 }
 
 type controlPatch struct {

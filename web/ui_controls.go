@@ -44,14 +44,21 @@ type controlRow struct {
 }
 
 type controlsPage struct {
-	Filter   controlsFilter
-	Rows     []controlRow
-	Total    int // controls in the organisation, before filtering
-	Statuses []control.Status
-	Members  []account.Member
-	Areas    []string
-	Back     string // this listing's query string, to come back to after a bulk change
-	Errors   formErrors
+	Filter      controlsFilter
+	Rows        []controlRow
+	Total       int // controls in the organisation, before filtering
+	Statuses    []control.Status
+	Members     []account.Member
+	Areas       []string
+	Back        string // this listing's query string, to come back to after a bulk change
+	Errors      formErrors
+	New         newControlForm // the add-a-control form, refilled after an error
+	Frequencies []control.Frequency
+}
+
+// newControlForm is the add-a-control form as submitted.
+type newControlForm struct {
+	Code, Title, Description, TestProcedure, Frequency, Area, Criteria string
 }
 
 func (s *Server) controlsList(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -64,7 +71,7 @@ func (s *Server) controlsList(w http.ResponseWriter, r *http.Request, c *call) e
 
 // controlsPageFor builds the list for the filter in q.
 func (s *Server) controlsPageFor(ctx context.Context, c *call, q url.Values) (controlsPage, error) {
-	p := controlsPage{Statuses: control.Statuses,
+	p := controlsPage{Statuses: control.Statuses, Frequencies: control.Frequencies, New: newControlForm{Frequency: string(control.FrequencyYearly)},
 		Filter: controlsFilter{Status: q.Get("status"), Owner: q.Get("owner"), Area: q.Get("area"), Criterion: q.Get("criterion"), Q: q.Get("q")}}
 	f := control.Filter{Area: p.Filter.Area, Criterion: p.Filter.Criterion, Query: p.Filter.Q}
 	if p.Filter.Status != "" {
@@ -177,6 +184,29 @@ func (s *Server) controlsAssign(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	back.Set("done", "assigned")
 	return redirect(w, r, "/controls?"+back.Encode())
+}
+
+// controlsCreate adds a custom control from the form on the list page.
+func (s *Server) controlsCreate(w http.ResponseWriter, r *http.Request, c *call) error {
+	form := newControlForm{Code: r.PostFormValue("code"), Title: r.PostFormValue("title"), Description: r.PostFormValue("description"),
+		TestProcedure: r.PostFormValue("test_procedure"), Frequency: r.PostFormValue("frequency"), Area: r.PostFormValue("area"),
+		Criteria: r.PostFormValue("criteria")}
+	criteria := strings.FieldsFunc(form.Criteria, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
+	out, err := s.createControl(r, c, controlInput{Code: form.Code, Title: form.Title, Description: form.Description,
+		TestProcedure: form.TestProcedure, Frequency: form.Frequency, Area: form.Area, Criteria: criteria})
+	if err != nil {
+		errs, status, ok := formError(err)
+		if !ok {
+			return err
+		}
+		p, perr := s.controlsPageFor(r.Context(), c, url.Values{})
+		if perr != nil {
+			return perr
+		}
+		p.Errors, p.New = errs, form
+		return s.show(w, r, c, status, "controls.html", "Controls", "controls", p)
+	}
+	return redirect(w, r, "/controls/"+out.ID+"?done=saved")
 }
 
 // --- one control ---

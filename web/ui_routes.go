@@ -34,6 +34,7 @@ func (s *Server) uiRoutes() []Route {
 		{Method: "GET", Pattern: "/criteria", Action: ActControlRead, Summary: "Criteria with their readiness", handle: g(s.criteriaList)},
 		{Method: "GET", Pattern: "/criteria/{id}", Action: ActControlRead, Summary: "One criterion and its controls", handle: g(s.criterionDetail)},
 		{Method: "GET", Pattern: "/controls", Action: ActControlRead, Summary: "Controls, filtered", handle: g(s.controlsList)},
+		{Method: "POST", Pattern: "/controls/new", Action: ActControlManage, Summary: "Add a custom control", handle: g(s.controlsCreate)},
 		{Method: "POST", Pattern: "/controls/assign", Action: ActControlWrite, Summary: "Give several controls one owner", handle: g(s.controlsAssign)},
 		{Method: "GET", Pattern: "/controls/{id}", Action: ActControlRead, Summary: "One control", handle: g(s.controlDetail)},
 		{Method: "POST", Pattern: "/controls/{id}", Action: ActControlWrite, Summary: "Set a control's owner, status and justification", handle: g(s.controlUpdate)},
