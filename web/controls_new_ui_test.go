@@ -33,3 +33,22 @@ func TestAddControlFromPage(t *testing.T) {
 		}
 	})
 }
+
+func TestSupersedeEvidenceFromPage(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		form := url.Values{"title": {"Q4 MFA review"}, "note": {"All 48 accounts enforce MFA."}, "supersedes": {w.evidence}}
+		if resp, body := w.page(attest.RoleMember, "POST", "/controls/"+w.control+"/notes", form); resp.StatusCode != 303 {
+			t.Fatalf("note replacing the seed: %d %s", resp.StatusCode, trim(body))
+		}
+		_, body := w.page(attest.RoleAuditor, "GET", "/controls/"+w.control, url.Values{})
+		if !strings.Contains(string(body), `data-test-id="evidence-superseded"`) || !strings.Contains(string(body), "replaced by Q4 MFA review") {
+			t.Fatal("the older item is not shown as replaced")
+		}
+		// Replacing with an item of another control is refused.
+		form.Set("supersedes", "evd_unknown")
+		if resp, _ := w.page(attest.RoleMember, "POST", "/controls/"+w.control+"/notes", form); resp.StatusCode != 400 {
+			t.Fatalf("bad supersedes: %d", resp.StatusCode)
+		}
+	})
+}

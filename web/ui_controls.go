@@ -213,7 +213,8 @@ func (s *Server) controlsCreate(w http.ResponseWriter, r *http.Request, c *call)
 
 type evidenceRow struct {
 	evidence.Item
-	Fresh bool
+	Fresh        bool
+	SupersededBy string // title of the newer item that replaces this one
 }
 
 // controlForm is the owner/status/justification form as submitted.
@@ -227,6 +228,7 @@ type noteForm struct {
 	Title       string
 	Note        string
 	EffectiveAt string
+	Supersedes  string // id of the item this one replaces, if any
 }
 
 type controlPage struct {
@@ -279,8 +281,14 @@ func (s *Server) controlPageFor(ctx context.Context, c *call, id string) (contro
 			return p, err
 		}
 		var sum evidence.Summary
+		newer := map[string]string{} // superseded id -> title of the item replacing it
 		for _, it := range items {
-			p.Evidence = append(p.Evidence, evidenceRow{Item: it, Fresh: evidence.Fresh(ct.Frequency, it.EffectiveAt, now)})
+			if it.SupersedesID != "" {
+				newer[it.SupersedesID] = it.Title
+			}
+		}
+		for _, it := range items {
+			p.Evidence = append(p.Evidence, evidenceRow{Item: it, Fresh: evidence.Fresh(ct.Frequency, it.EffectiveAt, now), SupersededBy: newer[it.ID]})
 			sum.Count++
 			if it.EffectiveAt.After(sum.Newest) {
 				sum.Newest = it.EffectiveAt
@@ -360,7 +368,8 @@ func (s *Server) evidenceUpload(w http.ResponseWriter, r *http.Request, c *call)
 
 func (s *Server) evidenceNote(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
-	form := noteForm{Title: r.PostFormValue("title"), Note: r.PostFormValue("note"), EffectiveAt: r.PostFormValue("effective_at")}
+	form := noteForm{Title: r.PostFormValue("title"), Note: r.PostFormValue("note"), EffectiveAt: r.PostFormValue("effective_at"),
+		Supersedes: r.PostFormValue("supersedes")}
 	err := func() error {
 		eff, err := evidence.ParseEffective(form.EffectiveAt)
 		if err != nil {
@@ -368,7 +377,7 @@ func (s *Server) evidenceNote(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 		return s.inTx(r.Context(), c, func(tx *store.Tx) error {
 			_, err := evidence.AddNote(r.Context(), tx, c.Actor.OrgID, id,
-				evidence.Meta{Title: strings.TrimSpace(form.Title), Note: form.Note, EffectiveAt: eff})
+				evidence.Meta{Title: strings.TrimSpace(form.Title), Note: form.Note, EffectiveAt: eff, SupersedesID: form.Supersedes})
 			return err
 		})
 	}()
