@@ -6,7 +6,13 @@ package pii
 // masked whole but for its last characters so neither the mailbox nor the
 // domain's first labels show ("****************.com").
 func redact(t Type, v []byte) string {
-	out := make([]byte, len(v))
+	var small [64]byte // most values: one allocation, the string
+	var out []byte
+	if len(v) <= len(small) {
+		out = small[:len(v)]
+	} else {
+		out = make([]byte, len(v))
+	}
 	if t == Email {
 		keep := min(4, len(v)/2)
 		for i := range v {
