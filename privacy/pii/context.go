@@ -272,14 +272,14 @@ type wordCache struct {
 const segmentSearch = 4096
 
 // read records the meaningful words of buf[from:to] (from and to are word
-// boundaries). It walks the text eight bytes at a time with a mask of its
-// letters and digits, so separators and the inside of words cost no
-// per-byte work; only each word's first byte, length and last byte are
-// looked at before the rare word that may matter is lower-cased and hashed.
+// boundaries). It walks the text eight bytes at a time with masks of its
+// letters and digits and visits only the words that start with a letter
+// (about half of a log's words start with a digit and never matter); of
+// those, only the few whose first and last letters and length fit a keyword
+// are lower-cased and hashed.
 func (c *wordCache) read(buf []byte, from, to int) {
-	b := buf[:to] // lets the compiler drop the bounds checks below
-	inWord := false
-	s := 0
+	b := buf[:to]    // lets the compiler drop the bounds checks below
+	var carry uint64 // 0x80 when the byte before the block is a letter or digit
 	for p := from; p < len(b); p += 8 {
 		var x uint64
 		if p+8 <= len(b) {
@@ -289,53 +289,35 @@ func (c *wordCache) read(buf []byte, from, to int) {
 			copy(tmp[:], b[p:])
 			x = binary.LittleEndian.Uint64(tmp[:]) // zero padding ends a word at to
 		}
-		m := alnumMask(x)
-		for {
-			if !inWord {
-				if m == 0 {
-					break
-				}
-				low := m & -m
-				s = p + bits.TrailingZeros64(low)>>3
-				inWord = true
-				m |= low - 1 // the bytes before s no longer count as separators
+		a := alnumMask(x)
+		starts := a &^ (a<<8 | carry) &^ digitMask(x)
+		carry = a >> 56
+		for starts != 0 {
+			low := starts & -starts
+			starts ^= low
+			s := p + bits.TrailingZeros64(low)>>3
+			var e int
+			if z := ^(a | (low - 1)) & hi8; z != 0 {
+				e = p + bits.TrailingZeros64(z)>>3
+			} else {
+				e = wordEnd(b, p+8) // the word goes on past the block
 			}
-			z := ^m & hi8
-			if z == 0 {
-				break // the word goes on in the next block
-			}
-			low := z & -z
-			e := p + bits.TrailingZeros64(low)>>3
-			switch {
-			case class[b[s]]&clDigit != 0 || e-s > maxWordLen:
-				c.prevEnd = -1
-			case !mayMatter(b[s:e]):
-				c.prevLen, c.prevEnd = 0, e // a word, but not the first of a phrase
-			default:
+			if e-s <= maxWordLen && mayMatter(b[s:e]) {
 				c.word(b, s, e)
 			}
-			inWord = false
-			m &^= low - 1
 		}
 	}
 }
 
 // word records the word b[s:e], which may matter, if it is a keyword, a
-// negative word or ends a phrase, and keeps it as the previous word.
+// negative word or ends a phrase, and keeps it as the previous word: a
+// phrase's words are at most three bytes apart on one line, with no other
+// word between them.
 func (c *wordCache) word(b []byte, s, e int) {
-	if c.prevEnd >= 0 && c.prevEnd >= s-3 {
-		// A phrase does not span lines.
-		for q := c.prevEnd; q < s; q++ {
-			if b[q] == '\n' {
-				c.prevEnd = -1
-				break
-			}
-		}
-	}
 	var low [maxWordLen]byte
 	w := lowerWord(&low, b[s:e])
 	k, neg := lookupWord(w)
-	if c.prevEnd >= 0 && c.prevEnd >= s-3 {
+	if c.prevEnd >= 0 && c.prevEnd >= s-3 && plainGap(b[c.prevEnd:s]) {
 		if p := phrase(c.prev[:c.prevLen], w); p != 0 {
 			k |= p
 		}
@@ -346,6 +328,23 @@ func (c *wordCache) word(b []byte, s, e int) {
 	c.prev = low
 	c.prevLen = len(w)
 	c.prevEnd = e
+}
+
+// plainGap reports whether the bytes between two words hold no other word
+// and no line break.
+func plainGap(g []byte) bool {
+	for _, ch := range g {
+		if ch == '\n' || isAlnum(ch) {
+			return false
+		}
+	}
+	return true
+}
+
+// digitMask sets the high bit of each byte of x that is an ASCII digit.
+func digitMask(x uint64) uint64 {
+	t := x & (lo8 * 0x7f)
+	return (t + lo8*(0x80-'0')) & ^(t + lo8*(0x7f-'9')) & ^x & hi8
 }
 
 // reset forgets the words read (keeping the space) for a new buffer.

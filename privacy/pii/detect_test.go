@@ -2,7 +2,9 @@ package pii
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -236,6 +238,90 @@ func TestSkipTokenSWAR(t *testing.T) {
 			if got, want := skipToken(b, 0), slow(b); got != want {
 				t.Fatalf("byte %#x at %d: skipToken %d, want %d", c, pos, got, want)
 			}
+		}
+	}
+}
+
+func TestDigitMask(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 8; pos++ {
+			var b [8]byte
+			copy(b[:], "a0Z9 _:/")
+			b[pos] = byte(c)
+			m := digitMask(binary.LittleEndian.Uint64(b[:]))
+			for k := 0; k < 8; k++ {
+				if got, want := m>>(8*k+7)&1 == 1, isDigit(b[k]); got != want {
+					t.Fatalf("byte %#x at %d: digit bit of byte %d is %v, want %v", c, pos, k, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestContextWordsMatchPlainReading checks the masked word reader against a
+// plain byte-by-byte reading of the same text: the same keywords, negative
+// words and phrases, at the same places, however the text is split into reads.
+func TestContextWordsMatchPlainReading(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := []string{"social", "security", "date", "of", "birth", "D", "O", "B", "ssn", "order", "dl", "x",
+		"passport", "national", "insurance", "tax", "id", "12", "3a", "Phone", "e-mail", "verylongwordthatgoesonandonandonpastthirtytwo"}
+	seps := []string{" ", "  ", ", ", "\n", ".", " - ", "_", "\t", "/", ""}
+	plain := func(text []byte) []wordHit {
+		var hits []wordHit
+		var prev []byte
+		prevEnd := -1
+		for i := 0; i < len(text); {
+			if !isAlnum(text[i]) {
+				if text[i] == '\n' {
+					prevEnd = -1
+				}
+				i++
+				continue
+			}
+			s := i
+			for i < len(text) && isAlnum(text[i]) {
+				i++
+			}
+			if isDigit(text[s]) || i-s > maxWordLen {
+				prevEnd = -1
+				continue
+			}
+			var low [maxWordLen]byte
+			w := lowerWord(&low, text[s:i])
+			k, neg := lookupWord(w)
+			if prevEnd >= 0 && prevEnd >= s-3 {
+				k |= phrase(prev, w)
+			}
+			if k != 0 || neg {
+				hits = append(hits, wordHit{s, i, k, neg})
+			}
+			prev = append([]byte(nil), w...)
+			prevEnd = i
+		}
+		return hits
+	}
+	for n := 0; n < 2000; n++ {
+		var sb strings.Builder
+		for k := r.IntN(30); k >= 0; k-- {
+			sb.WriteString(words[r.IntN(len(words))])
+			sb.WriteString(seps[r.IntN(len(seps))])
+		}
+		text := []byte(sb.String())
+		want := plain(text)
+		var c wordCache
+		c.reset()
+		// Read in pieces split at word boundaries, as around does.
+		at := 0
+		for at < len(text) {
+			to := min(at+1+r.IntN(16), len(text))
+			for to < len(text) && to > 0 && isAlnum(text[to]) && isAlnum(text[to-1]) {
+				to++
+			}
+			c.read(text, at, to)
+			at = to
+		}
+		if fmt.Sprint(c.hits) != fmt.Sprint(want) {
+			t.Fatalf("%q:\n got %v\nwant %v", text, c.hits, want)
 		}
 	}
 }
