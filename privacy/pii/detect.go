@@ -220,8 +220,9 @@ func rightOK(buf []byte, e int) bool {
 
 // scanState is the scratch space of one scan call.
 type scanState struct {
-	cands candList
-	words wordCache
+	cands  candList
+	groups groups
+	words  wordCache
 }
 
 // The bits of the types in a typeSet (positions in AllTypes): candidates
@@ -350,10 +351,10 @@ func (d *detector) numeric(buf []byte, i, lo int, st *scanState, hint hintFunc) 
 	}
 	if k > 0 {
 		if k <= 2 && isUpper(buf[i-1]) && (k == 1 || isUpper(buf[i-2])) && leftOK(buf, i-k) {
-			d.lettered(buf, i, k, l)
+			d.lettered(buf, i, k, l, &st.groups)
 		}
 	} else {
-		d.digitsFirst(buf, i, j, lo, l)
+		d.digitsFirst(buf, i, j, lo, l, &st.groups)
 	}
 	if l.n == 0 {
 		return match{}, false, skipToken(buf, i)
@@ -387,14 +388,17 @@ type groups struct {
 	sep  [8]byte // sep[k] joins group k and k+1
 }
 
-func parseGroups(buf []byte, i int) (g groups) {
+// parseGroups fills g (scratch space: only the first g.n groups and
+// separators are set) with the groups starting at i.
+func parseGroups(g *groups, buf []byte, i int) {
 	p := i
+	g.n = 0
 	for g.n < len(g.s) {
 		q := p
 		for q < len(buf) && isDigit(buf[q]) && q-p < 20 {
 			q++
 		}
-		g.s[g.n], g.e[g.n] = p, q
+		g.s[g.n], g.e[g.n], g.sep[g.n] = p, q, 0
 		g.n++
 		if q+1 >= len(buf) {
 			break
@@ -407,7 +411,6 @@ func parseGroups(buf []byte, i int) (g groups) {
 		}
 		break
 	}
-	return g
 }
 
 func (g *groups) len(k int) int { return g.e[k] - g.s[k] }
@@ -451,7 +454,7 @@ func (g *groups) digits(buf []byte, k int, dst []byte) []byte {
 // run buf[i:j]. Each matcher is only called when the run's length and the
 // bytes around it allow its shapes (the conditions are those its own code
 // checks first), which spares most triggers of a log the full set.
-func (d *detector) digitsFirst(buf []byte, i, j, lo int, l *candList) {
+func (d *detector) digitsFirst(buf []byte, i, j, lo int, l *candList, g *groups) {
 	n := len(buf)
 	r := j - i
 	var sep byte // the separator parseGroups would see after the first group
@@ -465,13 +468,13 @@ func (d *detector) digitsFirst(buf []byte, i, j, lo int, l *candList) {
 	// ipv4 and numeric dates: up to 4 then a separator, or 8; bare ids: 6-13,
 	// or groups joined by ' ' or '-'.
 	if (r >= 6 && r <= 19) || sep == ' ' || sep == '-' || (sep != 0 && r <= 4) {
-		g := parseGroups(buf, i)
+		parseGroups(g, buf, i)
 		if leftOK(buf, i) {
-			d.ssnLike(buf, &g, l)
-			d.card(buf, &g, l)
-			d.ipv4(buf, &g, l)
-			d.dateNumeric(buf, &g, l)
-			d.bareIDs(buf, &g, l)
+			d.ssnLike(buf, g, l)
+			d.card(buf, g, l)
+			d.ipv4(buf, g, l)
+			d.dateNumeric(buf, g, l)
+			d.bareIDs(buf, g, l)
 		}
 	}
 	var before byte
@@ -855,13 +858,13 @@ func (d *detector) licenceDigits(buf []byte, g *groups, start, minDigits, maxDig
 
 // lettered runs the matchers for digits preceded by one or two capital
 // letters: IBAN, UK National Insurance number, passport and licence numbers.
-func (d *detector) lettered(buf []byte, i, k int, l *candList) {
+func (d *detector) lettered(buf []byte, i, k int, l *candList, g *groups) {
 	s := i - k
 	n := len(buf)
 	if k == 2 {
 		d.iban(buf, s, l)
 	}
-	g := parseGroups(buf, i)
+	parseGroups(g, buf, i)
 	if k == 2 && g.len(0) == 6 && validNINOPrefix(buf[s], buf[s+1]) {
 		e := g.e[0]
 		switch {
@@ -876,7 +879,7 @@ func (d *detector) lettered(buf []byte, i, k int, l *candList) {
 	if m := g.len(0); m >= 6 && m <= 9 && !g.continues(1, 0) && rightOK(buf, g.e[0]) {
 		l.add(bitPassportNumber, s, g.e[0], 0, 0.85, true)
 	}
-	d.licenceDigits(buf, &g, s, 4, 14, l)
+	d.licenceDigits(buf, g, s, 4, 14, l)
 }
 
 // ninoSpaced finds "AB 12 34 56 C" (the letters before i, then a space).
