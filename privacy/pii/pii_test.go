@@ -16,6 +16,9 @@ func TestTypeBitsFollowAllTypes(t *testing.T) {
 	if Type("shoe_size").bit() != 0 {
 		t.Error("unknown type has a bit")
 	}
+	if len(AllTypes) != numTypes {
+		t.Errorf("numTypes is %d, AllTypes has %d", numTypes, len(AllTypes))
+	}
 	consts := []typeSet{bitEmail, bitPhone, bitCreditCard, bitUSSSN, bitUSITIN, bitCASIN, bitUKNINO, bitIBAN,
 		bitUSDriversLicense, bitPassportNumber, bitDateOfBirth, bitIPAddress}
 	for i, typ := range AllTypes {
