@@ -26,22 +26,20 @@ func redact(t Type, v []byte) string {
 	}
 	alnum := 0
 	for _, c := range v {
-		if isAlnum(c) {
-			alnum++
-		}
+		alnum += int(redactClass[c] & 1)
 	}
 	keep := min(4, alnum/2)
 	seen := 0
 	for i, c := range v {
-		switch {
-		case isAlnum(c):
+		switch redactClass[c] {
+		case 1: // a letter or digit
 			if seen < alnum-keep {
 				out[i] = '*'
 			} else {
 				out[i] = c
 			}
 			seen++
-		case c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')' || c == '+' || c == ':' || c == ',':
+		case 2: // a separator that shows the shape
 			out[i] = c
 		default:
 			out[i] = '*'
@@ -49,3 +47,18 @@ func redact(t Type, v []byte) string {
 	}
 	return string(out)
 }
+
+// redactClass is 1 for an ASCII letter or digit, 2 for a separator kept in
+// a redacted value, 0 for anything else.
+var redactClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = 1, 1
+	}
+	for _, c := range " -./()+:," {
+		t[c] = 2
+	}
+	return t
+}()
