@@ -354,10 +354,12 @@ func (c *wordCache) reset() {
 	c.segFrom, c.segTo, c.fromLine, c.toLine = 0, 0, false, false
 }
 
-// around returns the context of the candidate buf[start:end]: the words on
-// its line within windowBefore bytes before and windowAfter bytes after.
-func (c *wordCache) around(buf []byte, start, end int) ctxInfo {
-	ws, we := max(start-windowBefore, 0), min(end+windowAfter, len(buf))
+// window reads the words of the candidate buf[start:end]'s context window
+// (its line, windowBefore bytes before and windowAfter after, not starting
+// or ending inside a word) and returns the window; c.hits[c.first:] are the
+// words from its start on.
+func (c *wordCache) window(buf []byte, start, end int) (ws, we int) {
+	ws, we = max(start-windowBefore, 0), min(end+windowAfter, len(buf))
 	if start >= c.segFrom && end <= c.segTo && (c.fromLine || ws >= c.segFrom) && (c.toLine || we <= c.segTo) {
 		ws, we = max(ws, c.segFrom), min(we, c.segTo)
 	} else {
@@ -394,6 +396,31 @@ func (c *wordCache) around(buf []byte, start, end int) ctxInfo {
 	for c.first < len(c.hits) && c.hits[c.first].start < ws {
 		c.first++
 	}
+	return ws, we
+}
+
+// typesAround returns the types the words around the candidate
+// buf[start:end] name: ctxInfo.pos of around without a hint, for a
+// candidate list that is only reported with context (most are not, and
+// need no more than this).
+func (c *wordCache) typesAround(buf []byte, start, end int) typeSet {
+	_, we := c.window(buf, start, end)
+	var t typeSet
+	for _, h := range c.hits[c.first:] {
+		if h.end > we {
+			break
+		}
+		if h.end <= start || h.start >= end {
+			t |= h.types
+		}
+	}
+	return t
+}
+
+// around returns the context of the candidate buf[start:end]: the words on
+// its line within windowBefore bytes before and windowAfter bytes after.
+func (c *wordCache) around(buf []byte, start, end int) ctxInfo {
+	_, we := c.window(buf, start, end)
 	var ctx, after ctxInfo
 	for _, h := range c.hits[c.first:] {
 		if h.end > we {

@@ -276,8 +276,17 @@ const (
 // choose scores the candidates with their context and returns the best.
 func (d *detector) choose(buf []byte, l *candList, words *wordCache, hint hintFunc) (match, bool) {
 	s, e := l.c[0].start, l.c[0].end
+	need, all := l.c[0].typ, l.c[0].needCtx
 	for _, c := range l.c[1:l.n] {
 		s, e = min(s, c.start), max(e, c.end)
+		need |= c.typ
+		all = all && c.needCtx
+	}
+	if all && hint == nil && words.typesAround(buf, s, e)&need == 0 {
+		// Every candidate needs a word naming its type, and none is near
+		// (the common case: a bare number). around would read the same
+		// window (it is read once) and drop them all.
+		return match{}, false
 	}
 	ctx := words.around(buf, s, e)
 	if hint != nil {
