@@ -386,8 +386,9 @@ func (c *wordCache) window(buf []byte, start, end int) (ws, we int) {
 		}
 	}
 	if c.scanned < ws {
-		c.scanned = ws
-		c.prevEnd = -1
+		if k := resync(buf, ws); k > c.scanned {
+			c.scanned, c.prevEnd = k, -1
+		}
 	}
 	if we > c.scanned {
 		c.read(buf, c.scanned, we)
@@ -397,6 +398,28 @@ func (c *wordCache) window(buf []byte, start, end int) (ws, we int) {
 		c.first++
 	}
 	return ws, we
+}
+
+// resync returns where to start reading words afresh for a window that
+// starts at ws, when what was read so far ends before it: the start of the
+// word just before ws (at most three bytes of spaces or punctuation before
+// it on the same line), or of the word ws is inside. Reading that word
+// first leaves the cache as it would be had every byte before been read:
+// its hit lies before the window and is passed over, but it is the previous
+// word a phrase's second word pairs with ("social | insurance number 046
+// 454 286"). Starting at ws itself made a candidate's context depend on
+// whether an earlier window had read that word, and so on where the buffer,
+// that is the read chunk, began.
+func resync(buf []byte, ws int) int {
+	r := ws
+	for r > 0 && ws-r < 3 && !isAlnum(buf[r-1]) && buf[r-1] != '\n' {
+		r--
+	}
+	k := r
+	for k > 0 && isAlnum(buf[k-1]) && r-k <= maxWordLen {
+		k--
+	}
+	return k
 }
 
 // typesAround returns the types the words around the candidate

@@ -71,7 +71,7 @@ type match struct {
 // Bounds the streaming layer relies on: a match and the context words read
 // around it never reach further than this before its trigger byte or after it.
 const (
-	maxLookbehind = 64 + windowBefore + 16
+	maxLookbehind = 64 + windowBefore + 16 + maxWordLen + 4 // + the word before a window (wordCache.resync)
 	maxLookahead  = 254 + windowAfter + 64
 )
 
