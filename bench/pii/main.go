@@ -5,12 +5,13 @@
 // their ratio. Both tools read the same files from the page cache and use
 // all cores; each runs three times, alternating, and the best run counts.
 //
-//	go run ./pii [-mb 500] [-files 16] [-keep]
+//	go run ./pii [-mb 500] [-files 16] [-keep] [-cli=false] [-pgo-off=false] [-runs 3]
 //	go run ./pii -dir /tmp/attest-pii-bench-NNN [-scanner-only -cpuprofile /tmp/pii.prof]
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -51,6 +52,9 @@ func main() {
 	reuse := flag.String("dir", "", "scan this directory (made by an earlier -keep run) instead of generating data")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the scanner's runs to this file")
 	scanOnly := flag.Bool("scanner-only", false, "run only the scanner (for profiling)")
+	cli := flag.Bool("cli", true, "also build cmd/attest and time `attest scan pii --format jsonl DIR` against rg printing its matches, both as processes")
+	pgoOff := flag.Bool("pgo-off", true, "with -cli, also build cmd/attest with -pgo=off and time it alternately with the default (profile-guided) build")
+	runs := flag.Int("runs", 3, "runs of each tool, alternating")
 	flag.Parse()
 	if _, err := exec.LookPath("rg"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/pii: ripgrep (rg) is not installed: apt-get install ripgrep")
@@ -112,7 +116,7 @@ func main() {
 	// too, which a shared machine disturbs less.
 	var scanBest, scanCPU, rgBest, rgCPU time.Duration
 	var found, lines int64
-	for range 3 {
+	for range *runs {
 		d, cpu, n, err := runScanner(dir)
 		if err != nil {
 			fatal(err)
@@ -142,6 +146,113 @@ func main() {
 	fmt.Printf("ripgrep:         %7.1f MB/s wall (%s), %7.1f MB per CPU-second; %d matching lines, %d plain regexes, no validation\n",
 		mbs(rgBest), rgBest.Round(time.Millisecond), mbs(rgCPU), lines, len(rgPatterns))
 	fmt.Printf("ratio scanner/ripgrep: %.2fx wall, %.2fx CPU (target >= 0.5x)\n", mbs(scanBest)/mbs(rgBest), mbs(scanCPU)/mbs(rgCPU))
+	if *cli {
+		benchCLI(dir, size, *pgoOff, *runs)
+	}
+}
+
+// benchCLI measures what users run: the attest binary built from this
+// repository (go build picks up cmd/attest/default.pgo, as a release build
+// does) scanning with `attest scan pii --format jsonl DIR`, against rg
+// printing every match with its file, line and column; both are processes
+// whose stdout is read and thrown away (a pipe, not /dev/null: rg stops at
+// the first match when its output is /dev/null). Wall time and the child's
+// CPU time (user+system) are measured per run; the best of each counts.
+func benchCLI(dir string, size int64, pgoOff bool, runs int) {
+	tmp, err := os.MkdirTemp("", "attest-pii-cli-")
+	if err != nil {
+		fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	root, err := repoRoot()
+	if err != nil {
+		fatal(err)
+	}
+	type tool struct {
+		name      string
+		args      []string
+		wall, cpu time.Duration
+		lines     int64
+	}
+	build := func(out string, flags ...string) string {
+		bin := filepath.Join(tmp, out)
+		cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", bin, "./cmd/attest")...)
+		cmd.Dir, cmd.Stderr = root, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fatal(fmt.Errorf("go build ./cmd/attest: %w", err))
+		}
+		return bin
+	}
+	tools := []*tool{{name: "attest (default.pgo)", args: []string{build("attest"), "scan", "pii", "--format", "jsonl", dir}}}
+	if pgoOff {
+		tools = append(tools, &tool{name: "attest (-pgo=off)", args: []string{build("attest-nopgo", "-pgo=off"), "scan", "pii", "--format", "jsonl", dir}})
+	}
+	rg := []string{"rg", "--no-config", "--no-unicode", "--only-matching", "--with-filename", "--line-number", "--column", "-j", fmt.Sprint(runtime.GOMAXPROCS(0))}
+	for _, p := range rgPatterns {
+		rg = append(rg, "-e", p)
+	}
+	tools = append(tools, &tool{name: "rg -o (prints matches)", args: append(rg, dir)})
+	for range runs {
+		for _, t := range tools {
+			wall, cpu, n, err := runProcess(t.args)
+			if err != nil {
+				fatal(fmt.Errorf("%s: %w", t.name, err))
+			}
+			t.wall, t.cpu, t.lines = minDur(t.wall, wall), minDur(t.cpu, cpu), n
+			fmt.Printf("  run %-24s %6.0f ms wall %6.0f ms CPU\n", t.name, float64(wall.Milliseconds()), float64(cpu.Milliseconds()))
+		}
+	}
+	mbs := func(d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
+	fmt.Println("processes (best of each):")
+	r := tools[len(tools)-1]
+	for _, t := range tools {
+		fmt.Printf("%-24s %7.1f MB/s wall, %7.1f MB per CPU-second; %d output lines\n", t.name+":", mbs(t.wall), mbs(t.cpu), t.lines)
+	}
+	for _, t := range tools[:len(tools)-1] {
+		fmt.Printf("ratio %s / rg: %.2fx wall, %.2fx CPU (target >= 0.5x)\n", t.name, mbs(t.wall)/mbs(r.wall), mbs(t.cpu)/mbs(r.cpu))
+	}
+}
+
+// runProcess runs args[0] with args[1:], counts and discards its standard
+// output, and returns its wall time and CPU time (user+system).
+func runProcess(args []string) (time.Duration, time.Duration, int64, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	lc := &lineCounter{}
+	cmd.Stdout = lc
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), lc.n, nil
+}
+
+// lineCounter is io.Discard that counts newlines.
+type lineCounter struct{ n int64 }
+
+func (l *lineCounter) Write(p []byte) (int, error) {
+	l.n += int64(bytes.Count(p, []byte{'\n'}))
+	return len(p), nil
+}
+
+// repoRoot finds the attest module (the directory above bench/ holding
+// cmd/attest).
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "cmd", "attest", "main.go")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("cmd/attest not found above %s: run from the repository's bench directory", wd)
+		}
+	}
 }
 
 func minDur(a, b time.Duration) time.Duration {

@@ -263,3 +263,26 @@ func TestScanUpload(t *testing.T) {
 		})
 	}
 }
+
+// TestScanPIIForProfile runs `attest scan pii --format jsonl DIR` in-process
+// three times over the directory named by $ATTEST_PGO_DATA (skipped without
+// it). It is how cmd/attest/default.pgo is made (see bench/README.md):
+//
+//	ATTEST_PGO_DATA=/tmp/attest-pii-bench-NNN go test ./cmd/attest \
+//	    -run TestScanPIIForProfile -count=1 -cpuprofile /tmp/scan.pprof
+func TestScanPIIForProfile(t *testing.T) {
+	dir := os.Getenv("ATTEST_PGO_DATA")
+	if dir == "" {
+		t.Skip("set ATTEST_PGO_DATA to a directory to scan (bench/pii -keep makes one)")
+	}
+	for range 3 {
+		var errOut bytes.Buffer
+		err := run(context.Background(), []string{"scan", "pii", "--format", "jsonl", dir}, func(string) string { return "" },
+			strings.NewReader(""), io.Discard, &errOut)
+		if err != nil {
+			t.Fatalf("%v: %s", err, errOut.String())
+		}
+		summary := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+		t.Log(summary[len(summary)-1])
+	}
+}
