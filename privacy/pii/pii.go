@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -150,23 +151,61 @@ func (f Finding) IsDatabase() bool { return f.Table != "" }
 // "confidence","redacted"} for files and {"type","table","column","row",
 // "confidence","redacted"} for databases.
 func (f Finding) MarshalJSON() ([]byte, error) {
-	conf := math.Round(f.Confidence*100) / 100
+	return f.AppendJSON(make([]byte, 0, 128)), nil
+}
+
+// AppendJSON appends what MarshalJSON returns, byte for byte the same as
+// encoding/json would write for it, without reflection: a scan can print
+// millions of findings, and encoding them was a large share of the CLI's
+// time.
+func (f Finding) AppendJSON(b []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, string(f.Type))
 	if f.IsDatabase() {
-		return json.Marshal(struct {
-			Type       Type    `json:"type"`
-			Table      string  `json:"table"`
-			Column     string  `json:"column"`
-			Row        int64   `json:"row"`
-			Confidence float64 `json:"confidence"`
-			Redacted   string  `json:"redacted"`
-		}{f.Type, f.Table, f.Column, f.Row, conf, f.Redacted})
+		b = append(b, `,"table":`...)
+		b = appendJSONString(b, f.Table)
+		b = append(b, `,"column":`...)
+		b = appendJSONString(b, f.Column)
+		b = append(b, `,"row":`...)
+		b = strconv.AppendInt(b, f.Row, 10)
+	} else {
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, f.Path)
+		b = append(b, `,"line":`...)
+		b = strconv.AppendInt(b, f.Line, 10)
+		b = append(b, `,"column":`...)
+		b = strconv.AppendInt(b, f.Col, 10)
 	}
-	return json.Marshal(struct {
-		Type       Type    `json:"type"`
-		Path       string  `json:"path"`
-		Line       int64   `json:"line"`
-		Column     int64   `json:"column"`
-		Confidence float64 `json:"confidence"`
-		Redacted   string  `json:"redacted"`
-	}{f.Type, f.Path, f.Line, f.Col, conf, f.Redacted})
+	b = append(b, `,"confidence":`...)
+	conf := math.Round(f.Confidence*100) / 100
+	if conf >= 0 && conf <= 1 {
+		b = strconv.AppendFloat(b, conf, 'f', -1, 64) // what encoding/json writes in this range
+	} else {
+		b = appendJSONValue(b, conf)
+	}
+	b = append(b, `,"redacted":`...)
+	b = appendJSONString(b, f.Redacted)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as encoding/json writes it: plain printable
+// ASCII as is, anything else (quotes, control and HTML characters, non-ASCII,
+// invalid UTF-8) through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSONValue(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendJSONValue(b []byte, v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil { // NaN or infinity: not a confidence the scanner makes
+		return append(b, "null"...)
+	}
+	return append(b, data...)
 }

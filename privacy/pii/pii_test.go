@@ -2,6 +2,8 @@ package pii
 
 import (
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +55,61 @@ func TestReportRoundTrip(t *testing.T) {
 		`{"format":"attest.pii-inventory/1","scanned_at":"2026-01-01T00:00:00Z","locations":[{"types":{}}]}`} {
 		if _, err := ParseReport([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
+
+// TestFindingJSONMatchesEncodingJSON checks the hand-written encoding
+// against encoding/json on the same shape.
+func TestFindingJSONMatchesEncodingJSON(t *testing.T) {
+	ref := func(f Finding) []byte {
+		conf := math.Round(f.Confidence*100) / 100
+		var v any = struct {
+			Type       Type    `json:"type"`
+			Path       string  `json:"path"`
+			Line       int64   `json:"line"`
+			Column     int64   `json:"column"`
+			Confidence float64 `json:"confidence"`
+			Redacted   string  `json:"redacted"`
+		}{f.Type, f.Path, f.Line, f.Col, conf, f.Redacted}
+		if f.IsDatabase() {
+			v = struct {
+				Type       Type    `json:"type"`
+				Table      string  `json:"table"`
+				Column     string  `json:"column"`
+				Row        int64   `json:"row"`
+				Confidence float64 `json:"confidence"`
+				Redacted   string  `json:"redacted"`
+			}{f.Type, f.Table, f.Column, f.Row, conf, f.Redacted}
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	strs := []string{"", "/tmp/a b/c.txt", `C:\data\x.csv`, "quote\"d", "<html>&", "é/ü.txt", "bad\xff\xfeutf8", "tab\tnl\n\x00\x1f",
+		"\u2028\u2029", "export.zip/2024/users.csv", "***-**-1234", "****@corp.io", "\x7f"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 5000; n++ {
+		f := Finding{Type: AllTypes[r.IntN(len(AllTypes))], Confidence: r.Float64(), Redacted: strs[r.IntN(len(strs))]}
+		if r.IntN(4) == 0 {
+			f.Table, f.Column, f.Row = strs[r.IntN(len(strs))]+"t", strs[r.IntN(len(strs))], r.Int64N(1e12)
+		} else {
+			f.Path, f.Line, f.Col = strs[r.IntN(len(strs))], r.Int64N(1e12), r.Int64N(1e6)
+		}
+		if n%7 == 0 {
+			f.Confidence = []float64{0, 1, 0.5, 0.95, 0.005, 0.994999, 0.125}[(n/7)%7]
+		}
+		got, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ref(f); string(got) != string(want) {
+			t.Fatalf("%+v:\n got %s\nwant %s", f, got, want)
+		}
+		if direct := f.AppendJSON(nil); string(direct) != string(ref(f)) {
+			t.Fatalf("%+v: AppendJSON %s", f, direct)
 		}
 	}
 }
