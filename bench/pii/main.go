@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +56,7 @@ func main() {
 	cli := flag.Bool("cli", true, "also build cmd/attest and time `attest scan pii --format jsonl DIR` against rg printing its matches, both as processes")
 	pgoOff := flag.Bool("pgo-off", true, "with -cli, also build cmd/attest with -pgo=off and time it alternately with the default (profile-guided) build")
 	runs := flag.Int("runs", 3, "runs of each tool, alternating")
+	extra := flag.String("attest", "", "with -cli, also time these prebuilt attest binaries (experiments; comma-separated) alternately with the others")
 	flag.Parse()
 	if _, err := exec.LookPath("rg"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/pii: ripgrep (rg) is not installed: apt-get install ripgrep")
@@ -147,7 +149,7 @@ func main() {
 		mbs(rgBest), rgBest.Round(time.Millisecond), mbs(rgCPU), lines, len(rgPatterns))
 	fmt.Printf("ratio scanner/ripgrep: %.2fx wall, %.2fx CPU (target >= 0.5x)\n", mbs(scanBest)/mbs(rgBest), mbs(scanCPU)/mbs(rgCPU))
 	if *cli {
-		benchCLI(dir, size, *pgoOff, *runs)
+		benchCLI(dir, size, *pgoOff, *extra, *runs)
 	}
 }
 
@@ -158,7 +160,7 @@ func main() {
 // whose stdout is read and thrown away (a pipe, not /dev/null: rg stops at
 // the first match when its output is /dev/null). Wall time and the child's
 // CPU time (user+system) are measured per run; the best of each counts.
-func benchCLI(dir string, size int64, pgoOff bool, runs int) {
+func benchCLI(dir string, size int64, pgoOff bool, extra string, runs int) {
 	tmp, err := os.MkdirTemp("", "attest-pii-cli-")
 	if err != nil {
 		fatal(err)
@@ -172,6 +174,7 @@ func benchCLI(dir string, size int64, pgoOff bool, runs int) {
 		name      string
 		args      []string
 		wall, cpu time.Duration
+		cpus      []time.Duration
 		lines     int64
 	}
 	build := func(out string, flags ...string) string {
@@ -187,6 +190,11 @@ func benchCLI(dir string, size int64, pgoOff bool, runs int) {
 	if pgoOff {
 		tools = append(tools, &tool{name: "attest (-pgo=off)", args: []string{build("attest-nopgo", "-pgo=off"), "scan", "pii", "--format", "jsonl", dir}})
 	}
+	for _, bin := range strings.Split(extra, ",") {
+		if bin != "" {
+			tools = append(tools, &tool{name: "attest (" + filepath.Base(bin) + ")", args: []string{bin, "scan", "pii", "--format", "jsonl", dir}})
+		}
+	}
 	rg := []string{"rg", "--no-config", "--no-unicode", "--only-matching", "--with-filename", "--line-number", "--column", "-j", fmt.Sprint(runtime.GOMAXPROCS(0))}
 	for _, p := range rgPatterns {
 		rg = append(rg, "-e", p)
@@ -199,17 +207,24 @@ func benchCLI(dir string, size int64, pgoOff bool, runs int) {
 				fatal(fmt.Errorf("%s: %w", t.name, err))
 			}
 			t.wall, t.cpu, t.lines = minDur(t.wall, wall), minDur(t.cpu, cpu), n
+			t.cpus = append(t.cpus, cpu)
 			fmt.Printf("  run %-24s %6.0f ms wall %6.0f ms CPU\n", t.name, float64(wall.Milliseconds()), float64(cpu.Milliseconds()))
 		}
 	}
 	mbs := func(d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
-	fmt.Println("processes (best of each):")
+	median := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	fmt.Println("processes (best of each; median CPU too, as a shared machine disturbs single runs):")
 	r := tools[len(tools)-1]
 	for _, t := range tools {
-		fmt.Printf("%-24s %7.1f MB/s wall, %7.1f MB per CPU-second; %d output lines\n", t.name+":", mbs(t.wall), mbs(t.cpu), t.lines)
+		fmt.Printf("%-24s %7.1f MB/s wall, %7.1f MB per CPU-second (median %7.1f); %d output lines\n", t.name+":", mbs(t.wall), mbs(t.cpu), mbs(median(t.cpus)), t.lines)
 	}
 	for _, t := range tools[:len(tools)-1] {
-		fmt.Printf("ratio %s / rg: %.2fx wall, %.2fx CPU (target >= 0.5x)\n", t.name, mbs(t.wall)/mbs(r.wall), mbs(t.cpu)/mbs(r.cpu))
+		fmt.Printf("ratio %s / rg: %.2fx wall, %.2fx CPU (median CPU %.2fx) (target >= 0.5x)\n", t.name,
+			mbs(t.wall)/mbs(r.wall), mbs(t.cpu)/mbs(r.cpu), mbs(median(t.cpus))/mbs(median(r.cpus)))
 	}
 }
 
