@@ -248,6 +248,7 @@ type findingWriter struct {
 	table  bool
 	header bool
 	err    error
+	buf    []byte // reused for each jsonl line
 }
 
 func (f *findingWriter) write(x pii.Finding) {
@@ -266,13 +267,11 @@ func (f *findingWriter) write(x pii.Finding) {
 		_, f.err = fmt.Fprintf(f.w, "%-18s %-5.2f %-24s %s\n", x.Type, x.Confidence, x.Redacted, where)
 		return
 	}
-	b, err := json.Marshal(x)
-	if err != nil {
-		f.err = err
-		return
-	}
-	b = append(b, '\n')
-	_, f.err = f.w.Write(b)
+	// AppendJSON writes what json.Marshal would, without reflection and
+	// without re-compacting: this runs under the scanner's callback lock,
+	// so its cost stalls every worker.
+	f.buf = append(x.AppendJSON(f.buf[:0]), '\n')
+	_, f.err = f.w.Write(f.buf)
 }
 
 func (f *findingWriter) flush() error {
