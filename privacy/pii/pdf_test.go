@@ -54,7 +54,9 @@ func TestPDFText(t *testing.T) {
 			t.Errorf("skips %s: missing %s not scanned", reasons, w)
 		}
 	}
-	if strings.Contains(reasons, "536") {
+	// The temp dir's random name may itself hold those digits: look only
+	// at what follows it.
+	if strings.Contains(strings.ReplaceAll(reasons, dir, ""), "536") {
 		t.Errorf("a skip reason carries content: %s", reasons)
 	}
 	if sum.Files < 3 {
