@@ -395,3 +395,19 @@ func SetPasswordHash(ctx context.Context, tx *store.Tx, userID, hash string) err
 	}
 	return recordInUserOrgs(ctx, tx, userID, "user.password", nil)
 }
+
+// MemberEmail checks that userID is a member of org, for records that name
+// an owner, and returns their email ("" for no owner). A non-member is an
+// Invalid error on field.
+func MemberEmail(ctx context.Context, q store.Querier, org attest.OrgID, field, userID string) (string, error) {
+	if userID == "" {
+		return "", nil
+	}
+	var email string
+	err := store.ScanOne(q.QueryRowContext(ctx, `SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id
+		WHERE m.org_id = $1 AND u.id = $2`, org, userID).Scan(&email))
+	if errors.Is(err, attest.ErrNotFound) {
+		return "", attest.Invalid(field, "must be a member of this organisation")
+	}
+	return email, err
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	attest "github.com/attest-hq/attest"
+	"github.com/attest-hq/attest/account"
 	"github.com/attest-hq/attest/framework"
 	"github.com/attest-hq/attest/store"
 )
@@ -312,7 +313,7 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, c Control) (Con
 		return Control{}, err
 	}
 	if c.OwnerID != "" {
-		email, err := ownerEmail(ctx, tx, org, c.OwnerID)
+		email, err := account.MemberEmail(ctx, tx, org, "owner", c.OwnerID)
 		if err != nil {
 			return Control{}, err
 		}
@@ -368,7 +369,7 @@ func Update(ctx context.Context, tx *store.Tx, org attest.OrgID, id string, p Pa
 	if p.OwnerID != nil {
 		c.OwnerID, c.OwnerEmail = *p.OwnerID, ""
 		if c.OwnerID != "" {
-			if c.OwnerEmail, err = ownerEmail(ctx, tx, org, c.OwnerID); err != nil {
+			if c.OwnerEmail, err = account.MemberEmail(ctx, tx, org, "owner", c.OwnerID); err != nil {
 				return Control{}, err
 			}
 		}
@@ -397,17 +398,6 @@ func Update(ctx context.Context, tx *store.Tx, org attest.OrgID, id string, p Pa
 		}
 	}
 	return c, tx.Record(ctx, "control.update", "control", id, auditView(before), auditView(c))
-}
-
-// ownerEmail checks that the owner is a member of the org.
-func ownerEmail(ctx context.Context, q store.Querier, org attest.OrgID, userID string) (string, error) {
-	var email string
-	err := store.ScanOne(q.QueryRowContext(ctx, `SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id
-		WHERE m.org_id = $1 AND u.id = $2`, org, userID).Scan(&email))
-	if errors.Is(err, attest.ErrNotFound) {
-		return "", attest.Invalid("owner", "must be a member of this organisation")
-	}
-	return email, err
 }
 
 // auditView is what the audit log keeps of a control: the fields people

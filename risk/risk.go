@@ -142,20 +142,6 @@ func validate(r *Risk) error {
 	return nil
 }
 
-func ownerEmail(ctx context.Context, q store.Querier, org attest.OrgID, userID string) (string, error) {
-	if userID == "" {
-		return "", nil
-	}
-	m, err := account.MemberByID(ctx, q, org, userID)
-	if attest.KindOf(err) == attest.KindNotFound {
-		return "", attest.Invalid("owner_id", "must be a member of this organisation")
-	}
-	if err != nil {
-		return "", err
-	}
-	return m.Email, nil
-}
-
 const columns = `r.id, r.org_id, r.title, r.description, r.category, r.likelihood, r.impact, r.residual_likelihood, r.residual_impact,
 	r.treatment, COALESCE(r.owner_id, ''), COALESCE(u.email, ''), r.review_date, r.status, r.created_at, r.updated_at`
 
@@ -286,7 +272,7 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, in Input) (Risk
 		return Risk{}, err
 	}
 	var err error
-	if r.OwnerEmail, err = ownerEmail(ctx, tx, org, r.OwnerID); err != nil {
+	if r.OwnerEmail, err = account.MemberEmail(ctx, tx, org, "owner_id", r.OwnerID); err != nil {
 		return Risk{}, err
 	}
 	if r.Controls, err = control.Resolve(ctx, tx, org, "control_ids", in.ControlIDs); err != nil {
@@ -339,7 +325,7 @@ func Update(ctx context.Context, tx *store.Tx, org attest.OrgID, id string, p Pa
 	}
 	if p.OwnerID != nil {
 		r.OwnerID = strings.TrimSpace(*p.OwnerID)
-		if r.OwnerEmail, err = ownerEmail(ctx, tx, org, r.OwnerID); err != nil {
+		if r.OwnerEmail, err = account.MemberEmail(ctx, tx, org, "owner_id", r.OwnerID); err != nil {
 			return Risk{}, err
 		}
 	}

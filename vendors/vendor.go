@@ -121,21 +121,6 @@ func validate(v *Vendor) error {
 	return nil
 }
 
-// ownerEmail checks that the owner is a member of the org.
-func ownerEmail(ctx context.Context, q store.Querier, org attest.OrgID, userID string) (string, error) {
-	if userID == "" {
-		return "", nil
-	}
-	m, err := account.MemberByID(ctx, q, org, userID)
-	if attest.KindOf(err) == attest.KindNotFound {
-		return "", attest.Invalid("owner_id", "must be a member of this organisation")
-	}
-	if err != nil {
-		return "", err
-	}
-	return m.Email, nil
-}
-
 const columns = `v.id, v.org_id, v.name, COALESCE(v.owner_id, ''), COALESCE(u.email, ''), v.tier, v.data_shared, v.services,
 	v.website, v.subprocessor, v.status, v.created_at, v.updated_at,
 	COALESCE((SELECT MAX(r.period_end) FROM vendor_reports r WHERE r.vendor_id = v.id AND r.kind <> 'bridge_letter'), ''),
@@ -237,7 +222,7 @@ func Create(ctx context.Context, tx *store.Tx, org attest.OrgID, in Input) (Vend
 		return Vendor{}, err
 	}
 	var err error
-	if v.OwnerEmail, err = ownerEmail(ctx, tx, org, v.OwnerID); err != nil {
+	if v.OwnerEmail, err = account.MemberEmail(ctx, tx, org, "owner_id", v.OwnerID); err != nil {
 		return Vendor{}, err
 	}
 	v.CreatedAt, v.UpdatedAt = tx.Now(), tx.Now()
@@ -279,7 +264,7 @@ func Update(ctx context.Context, tx *store.Tx, org attest.OrgID, id string, p Pa
 	}
 	if p.OwnerID != nil {
 		v.OwnerID = strings.TrimSpace(*p.OwnerID)
-		if v.OwnerEmail, err = ownerEmail(ctx, tx, org, v.OwnerID); err != nil {
+		if v.OwnerEmail, err = account.MemberEmail(ctx, tx, org, "owner_id", v.OwnerID); err != nil {
 			return Vendor{}, err
 		}
 	}
