@@ -247,16 +247,9 @@ func (s *Server) apiCreateTaskRule(w http.ResponseWriter, r *http.Request, c *ca
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	var out task.Rule
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		var err error
-		out, err = task.CreateRule(r.Context(), tx, c.Actor.OrgID, in.domain())
-		return err
+	return answerChange(s, w, r, c, http.StatusCreated, func(tx *store.Tx) (task.Rule, error) {
+		return task.CreateRule(r.Context(), tx, c.Actor.OrgID, in.domain())
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) apiPatchTaskRule(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -264,16 +257,9 @@ func (s *Server) apiPatchTaskRule(w http.ResponseWriter, r *http.Request, c *cal
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	var out task.Rule
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		var err error
-		out, err = task.UpdateRule(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"), in.domain())
-		return err
+	return answerChange(s, w, r, c, http.StatusOK, func(tx *store.Tx) (task.Rule, error) {
+		return task.UpdateRule(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"), in.domain())
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
 }
 
 type defaultsInput struct {
@@ -338,16 +324,9 @@ func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request, c *call) er
 }
 
 func (s *Server) apiRetryDelivery(w http.ResponseWriter, r *http.Request, c *call) error {
-	var out notify.Delivery
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		var err error
-		out, err = notify.Retry(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"))
-		return err
+	return answerChange(s, w, r, c, http.StatusAccepted, func(tx *store.Tx) (notify.Delivery, error) {
+		return notify.Retry(r.Context(), tx, c.Actor.OrgID, r.PathValue("id"))
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusAccepted, out)
 }
 
 type channelInput struct {
@@ -375,16 +354,9 @@ func (s *Server) apiCreateChannel(w http.ResponseWriter, r *http.Request, c *cal
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	var out notify.Channel
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		var err error
-		out, err = notify.CreateChannel(r.Context(), tx, s.sealer, c.Actor.OrgID, in.domain())
-		return err
+	return answerChange(s, w, r, c, http.StatusCreated, func(tx *store.Tx) (notify.Channel, error) {
+		return notify.CreateChannel(r.Context(), tx, s.sealer, c.Actor.OrgID, in.domain())
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) apiPatchChannel(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -392,16 +364,9 @@ func (s *Server) apiPatchChannel(w http.ResponseWriter, r *http.Request, c *call
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	var out notify.Channel
-	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
-		var err error
-		out, err = notify.UpdateChannel(r.Context(), tx, s.sealer, c.Actor.OrgID, r.PathValue("id"), in.domain())
-		return err
+	return answerChange(s, w, r, c, http.StatusOK, func(tx *store.Tx) (notify.Channel, error) {
+		return notify.UpdateChannel(r.Context(), tx, s.sealer, c.Actor.OrgID, r.PathValue("id"), in.domain())
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) apiDeleteChannel(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	attest "github.com/attest-hq/attest"
+	"github.com/attest-hq/attest/store"
 )
 
 // maxJSONBody caps JSON request bodies; evidence files have their own cap.
@@ -77,4 +78,19 @@ func listOf[T any](items []T, next string) List[T] {
 		items = []T{}
 	}
 	return List[T]{Items: items, NextCursor: next}
+}
+
+// answerChange runs change in a transaction as the caller and answers its
+// result as JSON with status: the shape of most API writes.
+func answerChange[T any](s *Server, w http.ResponseWriter, r *http.Request, c *call, status int, change func(tx *store.Tx) (T, error)) error {
+	var out T
+	err := s.inTx(r.Context(), c, func(tx *store.Tx) error {
+		var err error
+		out, err = change(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, out)
 }
